@@ -1,0 +1,1 @@
+"""Developer tools (vector generation, benchmarks, metrics); not part of the installed package."""
