@@ -64,6 +64,7 @@ def _caption(c: Caption) -> dict:
 def segment_to_json(s: Segment | DamagedSegment) -> dict:
     if isinstance(s, DamagedSegment):
         return {"damaged": True, "index": s.index, "offset": s.offset,
+                "error_offset": getattr(s.error, "offset", None),
                 "error": type(s.error).__name__, "reason": getattr(s.error, "reason", str(s.error))}
     out = {
         "index": s.index, "first_frame": s.first_frame, "frame_count": s.frame_count,
