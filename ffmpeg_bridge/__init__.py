@@ -1,0 +1,1 @@
+"""PyAV/FFmpeg I/O, frame generators and command-line tools for CMVC."""
