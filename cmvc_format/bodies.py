@@ -23,7 +23,7 @@ from .model import (
 )
 from .registry import (
     FRAME_COUNT_UNKNOWN, MOTION_VALUES_PER_RECORD, NO_MODEL, READ_VERSION,
-    CaptionCompression, ColorRange, Limits, Mode, MotionCoding, PixelFormat,
+    CaptionCompression, Codec, ColorRange, Limits, Mode, MotionCoding, PixelFormat,
 )
 from .syntax import (
     CEND_BODY_SIZE, HEAD_FLAGS_RESERVED, INDEX_ENTRY_SIZE, KFRM_FLAG_RANDOM_ACCESS,
@@ -191,6 +191,8 @@ def decode_kfrm(chunk: Chunk, seg: Segment) -> KeyframePayload:
     if len(c.refs) > Limits.KEYFRAME_REFS:
         raise LimitError(f"{len(c.refs)} references exceed {Limits.KEYFRAME_REFS}", off)
     rap = bool(c.flags & KFRM_FLAG_RANDOM_ACCESS)
+    if c.codec == Codec.RAW and not rap:
+        raise FieldError("a RAW keyframe payload is always random-access", off)
     if rap and c.refs:
         raise FieldError("a random-access keyframe payload cannot have references", off)
     if not rap and not c.refs:
@@ -267,6 +269,8 @@ def decode_motn(chunk: Chunk, seg: Segment) -> Motion:
     off = chunk.offset
     c = _parse(MotnBody, chunk)
     vpr, n = c.values_per_record, c.record_count
+    if c.model == 0:
+        raise FieldError("motion model 0 is reserved", off)
     if vpr == 0:
         raise FieldError("values_per_record is 0", off)
     if vpr > Limits.MOTION_VALUES_PER_RECORD:

@@ -99,7 +99,7 @@ class PixelFormat(enum.IntEnum):
     YUV420P = 0
     YUV422P = 1
     YUV444P = 2
-    GRAY8 = 3
+    GRAY = 3  # 8-bit
     RGB24 = 4
 
 

@@ -2,7 +2,7 @@
 
 Each structure sits beside the spec section it mirrors, field for field and in
 the same order. Nothing here does I/O or semantic checks: chunk framing and CRC
-are in ``chunks.py``, value checks in ``validate.py``. All integers are
+are in ``chunks.py``, value checks in ``bodies.py``. All integers are
 big-endian (spec 2).
 """
 from __future__ import annotations

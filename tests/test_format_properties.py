@@ -59,7 +59,8 @@ def segment(draw, index, first, n_models):
             refs = [KeyframeRefId(*r) for r in draw(st.lists(st.sampled_from(choices), min_size=1,
                                                               max_size=3, unique=True))] if choices else []
             rap = not refs
-        payloads.append(KeyframePayload(k, draw(st.sampled_from(list(Codec))), draw(st.integers(1, 4096)),
+        codecs = list(Codec) if rap else [Codec.AV1, Codec.CMVC_LIC, 0x8001]  # RAW is intra only
+        payloads.append(KeyframePayload(k, draw(st.sampled_from(codecs)), draw(st.integers(1, 4096)),
                                         draw(st.integers(1, 4096)), draw(st.binary(max_size=64)),
                                         random_access=rap, refs=refs))
     caps = draw(st.lists(st.builds(Caption, st.sampled_from([0, 1, 7]), text), max_size=3))

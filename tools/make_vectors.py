@@ -33,6 +33,9 @@ from cmvc_format.registry import SIGNATURE  # noqa: E402
 import hashlib  # noqa: E402
 
 
+PRIVATE_CODEC = 0x8000
+
+
 class _Pipe(io.BytesIO):
     """A write-only, unseekable sink: what a writer sees on a pipe."""
 
@@ -75,7 +78,9 @@ def _it2v(index, first, count, kf_offsets, w=8, h=8, captions=True, motion=True,
             payloads.append(KeyframePayload(k, Codec.RAW, w, h, _raw_picture(w, h, first + off)))
         else:
             prev = (index, k - 1) if k else refs_from
-            payloads.append(KeyframePayload(k, Codec.RAW, w, h, _raw_picture(w, h, first + off),
+            # Predicted payloads need a predictive codec; the vectors test the
+            # container, so they use a private-use id (spec 10.2) with opaque data.
+            payloads.append(KeyframePayload(k, PRIVATE_CODEC, w, h, _raw_picture(w, h, first + off),
                                             random_access=False, refs=[KeyframeRefId(*prev)]))
     caps = []
     if captions:
