@@ -10,6 +10,7 @@ from typing import Callable
 EXIT_OK = 0
 EXIT_ERROR = 1   # bad input, failed decode, unwritable output
 EXIT_USAGE = 2   # argparse's own code for bad arguments
+EXIT_DAMAGED = 3  # done, but damaged segments were reported (and concealed)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

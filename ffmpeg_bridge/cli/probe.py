@@ -9,7 +9,7 @@ import sys
 from cmvc_format import probe as probe_stream
 from cmvc_format.errors import CMVCError
 
-from . import CLIError, add_common, run
+from . import EXIT_DAMAGED, CLIError, add_common, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def open_stream(path: str):
         return path
     if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML magic: Matroska / WebM
         try:
-            from ffmpeg_bridge.mkv import read_cmvc_attachment
+            from ffmpeg_bridge.mkv import read_cmvc_attachment  # imports av
         except ImportError as exc:
             raise CLIError(f"{path}: reading MKV needs the ffmpeg bridge ({exc})") from None
         return read_cmvc_attachment(path)
@@ -98,7 +98,7 @@ def main_args(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(format_text(info, args.input))
-    return 1 if info.get("damaged_segments") else 0
+    return EXIT_DAMAGED if info.get("damaged_segments") else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,119 @@
+"""cmvc-mux: encode a video into CMVC, in an MKV (or a bare .cmvc stream)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import CLIError, add_common, run
+from .io import check_output_path, write_bytes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cmvc-mux",
+        description="Encode a video (anything PyAV opens: mp4, mkv, webm, y4m, ...) into a CMVC "
+                    "stream: keyframes, captions and global motion. Output: .mkv (the stream as "
+                    "an application/x-cmvc attachment plus a caption subtitle track), .cmvc (the "
+                    "bare stream), or - (the bare stream on stdout).",
+        epilog="exit status: 0 ok, 1 error (nothing written), 2 bad arguments")
+    p.add_argument("input", help="input video")
+    p.add_argument("output", help="output .mkv, .cmvc, or - for the bare stream on stdout")
+    rate = p.add_argument_group("rate")
+    rate.add_argument("--target-kbps", type=float, help="pick keyframe density and quality to land "
+                      "near this bitrate (of the CMVC stream)")
+    rate.add_argument("--quality", type=int, metavar="CRF", help="keyframe codec quality, 1 (best) "
+                      "to 63 (smallest); default 50, or chosen by --target-kbps")
+    rate.add_argument("--keyframe-scale", type=float, help="code keyframes at this fraction of the "
+                      "picture size (e.g. 0.5); default 1, or chosen by --target-kbps")
+    kf = p.add_argument_group("keyframes and segments")
+    kf.add_argument("--keyframe-codec", default="av1", choices=("av1", "av1-intra", "raw"),
+                    help="av1: one predicted AV1 track (default); av1-intra: each keyframe alone")
+    kf.add_argument("--keyframe-strategy", default="similarity", choices=("similarity", "uniform", "mse"),
+                    help="similarity: cosine distance of frame features to the last keyframe (the "
+                         "paper's); uniform: every --interval frames; mse: pixel error")
+    kf.add_argument("--threshold", type=float, help="keyframe threshold (similarity: cosine "
+                    "distance, default 0.15; mse: mean squared error, default 200)")
+    kf.add_argument("--interval", type=int, help="frames between keyframes for --keyframe-strategy uniform")
+    kf.add_argument("--min-gap", type=int, default=1, help="fewest frames between keyframes (default 1)")
+    kf.add_argument("--max-gap-seconds", type=float, default=10.0,
+                    help="force a keyframe after this long (default 10)")
+    kf.add_argument("--segment-seconds", type=float, default=5.0,
+                    help="longest segment (one pair of captions each; default 5)")
+    kf.add_argument("--rap-seconds", type=float, default=10.0,
+                    help="random-access point at least this often (default 10), and at scene cuts")
+    an = p.add_argument_group("analysis models")
+    an.add_argument("--features", default="analytic",
+                    help="keyframe features: analytic (default, no weights) or clip:/path/to/model")
+    an.add_argument("--captioner", default="analytic",
+                    help="analytic (default, no weights) or hf:/path/to/model (a local transformers "
+                         "vision-language model)")
+    an.add_argument("--motion", default="auto", choices=("auto", "mvs", "flow"),
+                    help="global motion from codec motion vectors, optical flow, or auto")
+    an.add_argument("--generator", default="rife", choices=("rife", "blend", "hold"),
+                    help="the interpolator the stream names for decoding (default rife)")
+    p.add_argument("--max-frames", type=int, help="encode only the first N frames")
+    p.add_argument("--title", help="MKV title (default: the input's name)")
+    p.add_argument("--report", metavar="FILE", help="write a JSON report of what was chosen ('-' = stderr)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    add_common(p)
+    return p
+
+
+def main_args(a: argparse.Namespace) -> int:
+    from ..encoder import EncodeOptions, encode
+    from ..video_io import InputError, read_video
+
+    ext = os.path.splitext(a.output)[1].lower()
+    if a.output != "-" and ext not in (".mkv", ".cmvc"):
+        raise CLIError(f"{a.output}: output must end in .mkv or .cmvc (or be -)")
+    check_output_path(a.input, a.output)
+    if a.quality is not None and not 1 <= a.quality <= 63:
+        raise CLIError("--quality must be 1..63")
+    if a.target_kbps is not None and a.target_kbps <= 0:
+        raise CLIError("--target-kbps must be positive")
+    if a.keyframe_scale is not None and not 0 < a.keyframe_scale <= 1:
+        raise CLIError("--keyframe-scale must be in (0, 1]")
+    try:
+        clip = read_video(a.input, max_frames=a.max_frames, quiet=a.quiet)
+    except InputError as exc:
+        raise CLIError(str(exc)) from None
+    opts = EncodeOptions(
+        keyframe_codec=a.keyframe_codec, strategy=a.keyframe_strategy, threshold=a.threshold,
+        interval=a.interval, min_gap=a.min_gap, max_gap_seconds=a.max_gap_seconds,
+        quality=a.quality, target_kbps=a.target_kbps, keyframe_scale=a.keyframe_scale,
+        segment_seconds=a.segment_seconds, rap_seconds=a.rap_seconds, features=a.features,
+        captioner=a.captioner, motion=a.motion, generator=a.generator, quiet=a.quiet)
+    stream, report = encode(clip, opts)
+    if a.output == "-" or ext == ".cmvc":
+        write_bytes(stream, a.output)
+        report["output_bytes"] = len(stream)
+    else:
+        from ..mkv import write_mkv
+        title = a.title if a.title is not None else os.path.splitext(os.path.basename(a.input))[0]
+        write_mkv(stream, a.output, title=title, tags={"CMVC_ENCODER": "cmvc-mux"})
+        report["output_bytes"] = os.path.getsize(a.output)
+    report["stream_bytes"] = len(stream)
+    if "warning" in report:
+        print(f"cmvc-mux: warning: {report['warning']}", file=sys.stderr)
+    if not a.quiet:
+        print(f"cmvc-mux: {a.output}: {report['frames']} frames, {report['keyframes']} keyframes, "
+              f"{report['segments']} segments, {len(stream)} bytes ({report['kbps']:.2f} kbps)",
+              file=sys.stderr)
+    if a.report:
+        text = json.dumps(report, indent=1)
+        if a.report == "-":
+            print(text, file=sys.stderr)
+        else:
+            with open(a.report, "w") as fp:
+                fp.write(text + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(main_args, build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""The CMVC encoder: a clip of RGB frames -> a CMVC v1 stream (IT2V segments).
+
+Steps (arXiv 2408.08093, adapted to what runs offline):
+
+1. per-frame features and scene cuts (``analysis.features`` / ``analysis.keyframes``);
+2. per-frame global motion (``analysis.motion``), quantized into MOTN and
+   described in words for the motion caption;
+3. segments: cut at scene cuts and every ``segment_seconds``; each starts on
+   a keyframe and gets a content caption and a motion caption;
+4. keyframes: the paper's similarity walk, with the threshold and the
+   keyframe codec's quality chosen by rate control when a target is given;
+5. keyframe payloads: the keyframes of consecutive segments coded as one
+   predicted track (AV1 by default), with a random-access point at scene
+   cuts and every ``rap_seconds``.
+"""
+from __future__ import annotations
+
+import io
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cmvc_format import (
+    Caption, CaptionKind, GenerationParams, KeyframePayload, KeyframeRefId, Mode, ModelRef,
+    ModelRole, Motion, MotionModel, Segment, StreamHeader, StreamWriter,
+)
+
+from . import __version__
+from .keyframe_codecs import make_encoder
+from .scaling import resize_rgb
+from .video_io import Clip
+
+
+@dataclass
+class EncodeOptions:
+    keyframe_codec: str = "av1"
+    strategy: str = "similarity"        # similarity | uniform | mse
+    threshold: float | None = None      # keyframe threshold (similarity/mse); None = default or rate control
+    interval: int | None = None         # uniform strategy spacing, frames
+    min_gap: int = 1
+    max_gap_seconds: float | None = 10.0
+    quality: int | None = None          # keyframe codec crf (1..63); None = default or rate control
+    target_kbps: float | None = None
+    keyframe_scale: float | None = None  # keyframes coded at this fraction of the size; None = 1 or rate control
+    segment_seconds: float = 5.0
+    rap_seconds: float = 10.0
+    features: str = "analytic"
+    captioner: str = "analytic"
+    motion: str = "auto"
+    generator: str = "rife"             # the interpolator the stream names for decoding
+    quiet: bool = True
+
+
+DEFAULT_QUALITY = 50
+#: The rate controller's search space.
+QUALITY_RANGE = (20, 63)
+SCALES = (1.0, 0.5, 0.25)
+
+
+@dataclass
+class Plan:
+    """Everything about the stream that does not depend on rate."""
+
+    segments: list[tuple[int, int]]     # (first_frame, end) per segment
+    cuts: set[int]
+    features: np.ndarray
+    motion: np.ndarray                  # (N, 4) tx, ty, log2 zoom, rotation (CCW, radians)
+    captions: list[list[Caption]]
+    motion_records: list[list[tuple[int, int, int, int]]]
+    models: list[ModelRef]
+    interpolator_index: int | None
+    report: dict = field(default_factory=dict)
+
+
+@dataclass
+class RatePoint:
+    threshold: float | None
+    quality: int
+    scale: float
+    keyframes: list[int]
+    stream: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.stream)
+
+
+def log(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr)
+
+
+# --- analysis (rate-independent) -------------------------------------------------
+
+def analyse(clip: Clip, opts: EncodeOptions) -> Plan:
+    from .analysis.features import get_feature_extractor
+    from .analysis.keyframes import detect_scene_cuts
+    from .analysis.motion import describe, estimate_global_motion, quantize
+    from .captioners import get_captioner
+
+    n = len(clip.frames)
+    frames = np.stack(clip.frames)
+    t0 = time.perf_counter()
+    extractor = get_feature_extractor(opts.features)
+    feats = np.asarray(extractor(frames), dtype=np.float32)
+    cuts = detect_scene_cuts(feats) if n > 1 else set()
+    t_feat = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    # Codec motion vectors belong to the input's own frames: once the frames
+    # were resampled to a constant rate they no longer line up, so use flow.
+    method = opts.motion
+    if method == "auto" and (clip.vfr_mapped or not clip.source):
+        method = "flow"
+    if method == "flow":
+        motion = estimate_global_motion(frames=frames, method="flow")
+    else:
+        motion = estimate_global_motion(path=clip.source, method=method, max_frames=n)
+    motion = np.nan_to_num(np.asarray(motion, dtype=np.float64))
+    t_motion = time.perf_counter() - t0
+
+    # Segments: scene cuts and every segment_seconds.
+    seg_len = max(1, round(float(clip.fps) * opts.segment_seconds))
+    starts = {0} | {c for c in cuts if 0 < c < n}
+    s = 0
+    for c in sorted(starts | {n}):
+        while c - s > seg_len:
+            s += seg_len
+            starts.add(s)
+        s = c
+    bounds = sorted(starts) + [n]
+    segments = [(a, b) for a, b in zip(bounds, bounds[1:])]
+
+    t0 = time.perf_counter()
+    captioner = get_captioner(opts.captioner)
+    fps = float(clip.fps)
+    captions, records = [], []
+    for i, (a, b) in enumerate(segments):
+        seg_motion = motion[a:b].copy()
+        if a > 0 and a in cuts:
+            seg_motion[0] = 0.0  # no motion across a cut
+        motion_text = describe(seg_motion, fps, clip.width, clip.height)
+        # A few frames spread over the segment show the captioner what it holds.
+        picks = sorted({a, (a + b - 1) // 2, b - 1})
+        context = {"motion_caption": motion_text, "scene_cut": a in cuts and a > 0,
+                   "segment_index": i, "fps": fps, "duration_s": (b - a) / fps}
+        content = captioner.caption(frames[picks], context=context)
+        captions.append([Caption(CaptionKind.CONTENT, content), Caption(CaptionKind.MOTION, motion_text)])
+        records.append(quantize(seg_motion))
+    t_caption = time.perf_counter() - t0
+
+    models, interp = [], None
+    if opts.generator == "rife":
+        from .weights import RIFE
+        interp = len(models)
+        models.append(ModelRef(ModelRole.INTERPOLATOR, RIFE.model_id, bytes.fromhex(RIFE.sha256)))
+    for role, component in ((ModelRole.CAPTIONER, captioner), (ModelRole.KEYFRAME_SELECTOR, extractor)):
+        if getattr(component, "sha256", None):
+            models.append(ModelRef(role, component.model_id, bytes.fromhex(component.sha256)))
+
+    report = {"features": extractor.model_id, "captioner": captioner.model_id,
+              "motion_method": method, "scene_cuts": sorted(cuts), "segments": len(segments),
+              "seconds": {"features": round(t_feat, 3), "motion": round(t_motion, 3),
+                          "captions": round(t_caption, 3)}}
+    return Plan(segments, cuts, feats, motion, captions, records, models, interp, report)
+
+
+# --- keyframes and payloads ------------------------------------------------------------
+
+def choose_keyframes(clip: Clip, plan: Plan, opts: EncodeOptions, threshold: float | None) -> list[int]:
+    from .analysis.keyframes import find_keyframes
+
+    n = len(clip.frames)
+    max_gap = None
+    if opts.max_gap_seconds:
+        max_gap = max(1, round(float(clip.fps) * opts.max_gap_seconds))
+    kw = dict(threshold=threshold, min_gap=opts.min_gap, max_gap=max_gap, features=plan.features)
+    if opts.strategy == "uniform":
+        kw["interval"] = opts.interval or max(1, round(float(clip.fps)))
+    frames = np.stack(clip.frames) if opts.strategy == "mse" else plan.features
+    if opts.strategy != "mse":
+        kw.pop("features")
+    kf = set(find_keyframes(frames, opts.strategy, **kw).indices)
+    # Every segment starts on a keyframe; no interpolation across a cut.
+    kf |= {a for a, _ in plan.segments} | {c - 1 for c in plan.cuts if c > 0} | {n - 1}
+    return sorted(kf)
+
+
+def _random_access(plan: Plan, clip: Clip, opts: EncodeOptions) -> set[int]:
+    """Segments whose first keyframe starts a new track sequence."""
+    rap_every = float(clip.fps) * opts.rap_seconds
+    raps, last = set(), None
+    for i, (a, _) in enumerate(plan.segments):
+        if last is None or a in plan.cuts or a - last >= rap_every:
+            raps.add(i)
+            last = a
+    return raps
+
+
+def build_stream(clip: Clip, plan: Plan, opts: EncodeOptions, keyframes: list[int],
+                 quality: int, scale: float) -> bytes:
+    w, h = clip.width, clip.height
+    cw, ch = max(1, round(w * scale)), max(1, round(h * scale))
+    enc = make_encoder(opts.keyframe_codec, cw, ch, clip.colors, quality)
+    raps = _random_access(plan, clip, opts)
+    header = StreamHeader(
+        width=w, height=h, frame_rate=clip.fps, time_base=clip.time_base,
+        frame_count=len(clip.frames), pixel_format=0, chroma_location=clip.colors.chroma_location,
+        color_primaries=clip.colors.primaries, transfer_characteristics=clip.colors.transfer,
+        matrix_coefficients=clip.colors.matrix, color_range=clip.colors.range,
+        encoder_name="cmvc-mux", encoder_version=__version__, models=list(plan.models))
+    if enc.model is not None:
+        header.models.append(enc.model)
+    buf = io.BytesIO()
+    writer = StreamWriter(buf, header)
+    prev: KeyframeRefId | None = None
+    kf_iter = iter(keyframes)
+    k = next(kf_iter, None)
+    try:
+        for si, (a, b) in enumerate(plan.segments):
+            offsets, payloads = [], []
+            while k is not None and k < b:
+                number = len(offsets)
+                rap = prev is None or (number == 0 and si in raps) or not enc.predictive
+                pic = clip.frames[k] if scale == 1.0 else resize_rgb(clip.frames[k], cw, ch)
+                data = enc.encode(pic, random_access=rap)
+                payloads.append(KeyframePayload(number, enc.codec_id, cw, ch, data,
+                                                random_access=rap, refs=[] if rap else [prev]))
+                offsets.append(k - a)
+                prev = KeyframeRefId(si, number)
+                k = next(kf_iter, None)
+            gen = None
+            if plan.interpolator_index is not None:
+                gen = GenerationParams(generator_model=plan.interpolator_index)
+            writer.write_segment(Segment(
+                index=si, first_frame=a, frame_count=b - a, mode=Mode.IT2V, keyframes=offsets,
+                scene_cut=a in plan.cuts and a > 0, payloads=payloads, captions=plan.captions[si],
+                motion=Motion(MotionModel.GLOBAL_SIMILARITY, plan.motion_records[si]),
+                generation=gen))
+        writer.close()
+    finally:
+        enc.close()
+    return buf.getvalue()
+
+
+# --- rate control ----------------------------------------------------------------------
+
+def _thresholds() -> list[float]:
+    """Candidate similarity thresholds, many keyframes -> few."""
+    return [round(0.002 * 1.35 ** i, 5) for i in range(24)]
+
+
+def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
+    """Pick keyframe density, codec quality and keyframe scale to land near
+    ``opts.target_kbps``.
+
+    Keyframe density first (at a mid quality), so that long static stretches
+    get few keyframes and motion many; then the codec quality for the last
+    +-10%; then smaller keyframes if even the sparsest, coarsest track is
+    too big.
+    """
+    target = opts.target_kbps * 1000 / 8 * clip.duration
+    cache: dict = {}
+
+    def point(th, q, sc) -> RatePoint:
+        key = (th, q, sc)
+        if key not in cache:
+            kf = choose_keyframes(clip, plan, opts, th)
+            cache[key] = RatePoint(th, q, sc, kf, build_stream(clip, plan, opts, kf, q, sc))
+        return cache[key]
+
+    fixed_quality = opts.quality
+    q_mid = fixed_quality or DEFAULT_QUALITY
+    if opts.strategy == "similarity" and opts.threshold is None:
+        ths = _thresholds()
+        # Binary search for the densest keyframe set that fits at q_mid.
+        lo, hi = 0, len(ths) - 1
+        best = hi
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if point(ths[mid], q_mid, 1.0).size <= target:
+                best, hi = mid, mid - 1
+            else:
+                lo = mid + 1
+        th = ths[best]
+    else:
+        th = opts.threshold
+    scales = (opts.keyframe_scale,) if opts.keyframe_scale else SCALES
+    chosen = None
+    for sc in scales:
+        if fixed_quality:
+            chosen = point(th, fixed_quality, sc)
+        else:
+            lo, hi = QUALITY_RANGE
+            chosen = point(th, hi, sc)
+            while lo < hi:  # lowest crf (best quality) whose size fits
+                mid = (lo + hi) // 2
+                p = point(th, mid, sc)
+                if p.size <= target:
+                    hi, chosen = mid, p
+                else:
+                    lo = mid + 1
+            chosen = point(th, hi, sc)
+        if chosen.size <= target * 1.10:
+            break
+    return chosen
+
+
+def encode(clip: Clip, opts: EncodeOptions) -> tuple[bytes, dict]:
+    """The CMVC stream of a clip, and a report of what was chosen."""
+    t0 = time.perf_counter()
+    log(f"analysing {len(clip.frames)} frames ({clip.width}x{clip.height} @ "
+        f"{float(clip.fps):.3f} fps)…", opts.quiet)
+    plan = analyse(clip, opts)
+    log(f"{len(plan.segments)} segments, {len(plan.cuts)} scene cuts; coding keyframes…", opts.quiet)
+    if opts.target_kbps:
+        point = encode_at_rate(clip, plan, opts)
+    else:
+        th = opts.threshold
+        kf = choose_keyframes(clip, plan, opts, th)
+        q = opts.quality or DEFAULT_QUALITY
+        sc = opts.keyframe_scale or 1.0
+        point = RatePoint(th, q, sc, kf, build_stream(clip, plan, opts, kf, q, sc))
+    seconds = time.perf_counter() - t0
+    kbps = point.size * 8 / clip.duration / 1000
+    report = dict(plan.report)
+    report.update({
+        "frames": len(clip.frames), "width": clip.width, "height": clip.height,
+        "fps": float(clip.fps), "keyframes": len(point.keyframes), "quality": point.quality,
+        "keyframe_scale": point.scale, "threshold": point.threshold, "bytes": point.size,
+        "kbps": round(kbps, 3), "target_kbps": opts.target_kbps,
+        "bpp": round(point.size * 8 / (len(clip.frames) * clip.width * clip.height), 6),
+        "encode_seconds": round(seconds, 3),
+        "encode_fps": round(len(clip.frames) / seconds, 3) if seconds else None,
+    })
+    if opts.target_kbps and point.size > opts.target_kbps * 1000 / 8 * clip.duration * 1.10:
+        report["warning"] = (f"target {opts.target_kbps} kbps is below what this clip can reach "
+                             f"(lowest: {kbps:.2f} kbps)")
+    return point.stream, report
+

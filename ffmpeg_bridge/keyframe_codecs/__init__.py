@@ -1,0 +1,35 @@
+"""Keyframe payload codecs by name (`--keyframe-codec`) and by registry id (decoding)."""
+from __future__ import annotations
+
+from cmvc_format import Codec, PayloadError
+
+from ..colors import ColorSpec
+from .base import TrackDecoder, TrackEncoder
+
+ENCODER_NAMES = ("av1", "av1-intra", "raw")
+
+
+def make_encoder(name: str, width: int, height: int, colors: ColorSpec, quality: int) -> TrackEncoder:
+    if name == "av1":
+        from .av1 import AV1TrackEncoder
+        return AV1TrackEncoder(width, height, colors, quality)
+    if name == "av1-intra":
+        from .av1 import AV1TrackEncoder
+        return AV1TrackEncoder(width, height, colors, quality, intra_only=True)
+    if name == "raw":
+        from .raw import RawEncoder
+        return RawEncoder(width, height, colors, quality)
+    raise ValueError(f"unknown keyframe codec {name!r}; choose from {', '.join(ENCODER_NAMES)}")
+
+
+def make_decoder(codec_id: int, colors: ColorSpec) -> TrackDecoder:
+    if codec_id == Codec.AV1:
+        from .av1 import AV1TrackDecoder
+        return AV1TrackDecoder(colors)
+    if codec_id == Codec.RAW:
+        from .raw import RawDecoder
+        return RawDecoder(colors)
+    raise PayloadError(f"keyframe codec 0x{codec_id:04x} is not supported by this decoder")
+
+
+__all__ = ["ENCODER_NAMES", "TrackDecoder", "TrackEncoder", "make_decoder", "make_encoder"]

@@ -1,0 +1,129 @@
+"""AV1 keyframe payloads (codec 0x0002) through PyAV: SVT-AV1 to encode, dav1d to decode.
+
+``av1`` (the default) codes the keyframes of consecutive segments as one
+low-delay AV1 sequence, each keyframe predicted from the previous one, with a
+new sequence (key frame + sequence header) at every random-access point.
+``av1-intra`` codes every keyframe on its own.  Measured on a 768x432
+surveillance clip (issue 3): the track needed 5.3 kbps where intra keyframes
+needed 7.7 kbps, and still looked better (LPIPS 0.290 vs 0.355).
+"""
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from cmvc_format import Codec, KeyframePayload, PayloadError
+
+from ..colors import ColorSpec, from_rgb, to_rgb
+from .base import TrackDecoder, TrackEncoder, check_decoded
+
+# SVT-AV1 prints its configuration at info level on every session.
+os.environ.setdefault("SVT_LOG", "1")
+
+#: Coded sizes are padded (edge replication) to a multiple of this; the
+#: payload's width/height say what to crop back to (spec 10.2).
+PAD = 8
+PRESET = 8
+
+
+def _pad(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    ph, pw = (-h) % PAD, (-w) % PAD
+    if ph or pw:
+        rgb = np.pad(rgb, ((0, ph), (0, pw), (0, 0)), mode="edge")
+    return rgb
+
+
+class AV1TrackEncoder(TrackEncoder):
+    name = "av1"
+    codec_id = Codec.AV1
+    predictive = True
+
+    def __init__(self, width, height, colors: ColorSpec, quality: int, *, intra_only=False,
+                 preset: int = PRESET):
+        super().__init__(width, height, colors, quality)
+        if not 1 <= quality <= 63:
+            raise ValueError(f"AV1 quality (crf) must be 1..63, not {quality}")
+        self.intra_only = intra_only
+        self.preset = preset
+        self._ctx = None
+        self._pts = 0
+
+    def _open(self):
+        ctx = av.CodecContext.create("libsvtav1", "w")
+        ctx.width = self.width + (-self.width) % PAD
+        ctx.height = self.height + (-self.height) % PAD
+        ctx.pix_fmt = "yuv420p"
+        ctx.time_base = Fraction(1, 25)
+        ctx.framerate = Fraction(25)
+        ctx.color_range = 2 if self.colors.full_range else 1
+        ctx.colorspace = self.colors.matrix
+        ctx.color_primaries = self.colors.primaries
+        ctx.color_trc = self.colors.transfer
+        # Low delay (pred-struct=1): one temporal unit out per frame in, no
+        # reordering, so payload k is exactly keyframe k.  A GOP longer than
+        # any track: key frames come only where we restart the encoder.
+        ctx.options = {"crf": str(self.quality), "preset": str(self.preset), "g": "100000",
+                       "svtav1-params": "pred-struct=1:lp=1"}
+        ctx.thread_count = 1
+        ctx.open()
+        self._ctx, self._pts = ctx, 0
+
+    def encode(self, rgb: np.ndarray, *, random_access: bool) -> bytes:
+        if rgb.shape[:2] != (self.height, self.width):
+            raise ValueError(f"keyframe of {rgb.shape[1]}x{rgb.shape[0]}, track is "
+                             f"{self.width}x{self.height}")
+        if random_access or self.intra_only or self._ctx is None:
+            self.close()
+            self._open()
+        frame = from_rgb(_pad(rgb), self.colors, "yuv420p")
+        frame.pts = self._pts
+        self._pts += 1
+        packets = self._ctx.encode(frame)
+        if self.intra_only:
+            packets += self._ctx.encode(None)
+        if len(packets) != 1:
+            raise RuntimeError(f"SVT-AV1 returned {len(packets)} packets for one frame "
+                               f"(low-delay mode expected exactly one)")
+        return bytes(packets[0])
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            try:
+                self._ctx.encode(None)  # drain; low delay leaves nothing behind
+            except av.error.FFmpegError:
+                pass
+            self._ctx = None
+
+
+class AV1TrackDecoder(TrackDecoder):
+    codec_id = Codec.AV1
+
+    def __init__(self, colors: ColorSpec):
+        super().__init__(colors)
+        self._ctx = None
+
+    def reset(self) -> None:
+        self._ctx = None
+
+    def decode(self, payload: KeyframePayload) -> np.ndarray:
+        if payload.random_access or self._ctx is None:
+            if not payload.random_access:
+                raise PayloadError("predicted AV1 payload without its random-access point")
+            ctx = av.CodecContext.create("libdav1d", "r")
+            # Output each frame as soon as its temporal unit is in.
+            ctx.options = {"max_frame_delay": "1", "framethreads": "1"}
+            ctx.thread_count = 1
+            self._ctx = ctx
+        try:
+            frames = self._ctx.decode(av.Packet(payload.data))
+        except av.error.FFmpegError as exc:
+            self._ctx = None
+            raise PayloadError(f"AV1 payload does not decode: {exc}") from None
+        if len(frames) != 1:
+            self._ctx = None
+            raise PayloadError(f"AV1 payload gave {len(frames)} pictures, not 1")
+        return check_decoded(to_rgb(frames[0], self.colors), payload)

@@ -1,0 +1,57 @@
+"""The keyframe payload interface (spec 5.2, codec registry 10.2).
+
+A *track encoder* turns the keyframes of a stream, in order, into payloads;
+a payload is either random-access (decodable alone) or predicted from the
+previous keyframe of the track.  A *track decoder* reverses it, restarting
+at every random-access payload.  Intra-only codecs simply make every payload
+random-access.  The learned codec plugs in through the same two classes.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from cmvc_format import KeyframePayload, ModelRef, PayloadError
+
+from ..colors import ColorSpec
+
+
+class TrackEncoder(ABC):
+    name: str
+    codec_id: int
+    #: the model table entry the stream needs for this codec (learned codecs)
+    model: ModelRef | None = None
+    #: True when payloads can be predicted from the previous keyframe
+    predictive: bool = False
+
+    def __init__(self, width: int, height: int, colors: ColorSpec, quality: int):
+        self.width, self.height, self.colors, self.quality = width, height, colors, quality
+
+    @abstractmethod
+    def encode(self, rgb: np.ndarray, *, random_access: bool) -> bytes:
+        """The payload data of the next keyframe of the track."""
+
+    def close(self) -> None:
+        """Release encoder resources."""
+
+
+class TrackDecoder(ABC):
+    codec_id: int
+
+    def __init__(self, colors: ColorSpec):
+        self.colors = colors
+
+    @abstractmethod
+    def decode(self, payload: KeyframePayload) -> np.ndarray:
+        """uint8 RGB (payload.height, payload.width, 3). Raises PayloadError."""
+
+    def reset(self) -> None:
+        """Forget the track state (before a random-access payload, or after damage)."""
+
+
+def check_decoded(rgb: np.ndarray, payload: KeyframePayload) -> np.ndarray:
+    if rgb.shape[0] < payload.height or rgb.shape[1] < payload.width:
+        raise PayloadError(f"decoded picture {rgb.shape[1]}x{rgb.shape[0]} is smaller than the "
+                           f"payload's {payload.width}x{payload.height}")
+    return np.ascontiguousarray(rgb[:payload.height, :payload.width])
