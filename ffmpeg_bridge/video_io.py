@@ -51,7 +51,9 @@ class Clip:
 
 def _progress(total: int | None, desc: str, quiet: bool):
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=quiet,
+    # Progress only where a person watches: not when stderr is a log or a pipe.
+    return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr,
+                disable=quiet or not sys.stderr.isatty(),
                 leave=False, dynamic_ncols=True)
 
 
@@ -62,6 +64,10 @@ def open_input(path: str):
         raise InputError(f"{path}: is a directory")
     try:
         container = av.open(path, "r")
+    except av.error.EOFError:
+        # FFmpeg probes the first packets to open a file: a container whose
+        # video track has no frames ends during that probe.
+        raise InputError(f"{path}: the video has no frames (the file ends before the first)") from None
     except av.error.FFmpegError as exc:
         raise InputError(f"{path}: not a video file PyAV/FFmpeg can open ({exc.strerror or exc})") from None
     if not container.streams.video:

@@ -44,8 +44,10 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
     name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
-    return text if name in ("CLIError",) else f"{text} ({name})"
+    # One line, whatever the exception's message looks like (some carry a
+    # multi-line how-to, e.g. missing weights): join it, do not cut it.
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or name
+    return text if name == "CLIError" else f"{text} ({name})"
 
 
 class CLIError(Exception):

@@ -59,7 +59,7 @@ def main_args(a: argparse.Namespace) -> int:
         header, frames = decode(data, generator=a.generator, device=a.device,
                                 on_damage=stderr_damage, report=report)
     except CMVCError as exc:
-        raise CLIError(f"{a.input}: {exc}") from None
+        raise CLIError(f"{a.input}: {exc} ({type(exc).__name__})") from None
     from ..decoder import colors_of
     from ..video_io import _progress
     total = header.frame_count

@@ -48,6 +48,9 @@ class AV1TrackEncoder(TrackEncoder):
         if not 1 <= quality <= 63:
             raise ValueError(f"AV1 quality (crf) must be 1..63, not {quality}")
         self.intra_only = intra_only
+        self.predictive = not intra_only
+        if intra_only:
+            self.name = "av1-intra"
         self.preset = preset
         self._ctx = None
         self._pts = 0
