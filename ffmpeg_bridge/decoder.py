@@ -78,7 +78,7 @@ def _steps(motion: dict[int, tuple], a: int, b: int):
 
     Stream records (spec 5.4) are tx, ty in 1/16 px, log2 zoom in 1/4096 and
     rotation in 2^-13 rad counter-clockwise; the generators take pixels, a
-    plain zoom factor and clockwise radians.
+    plain zoom factor and counter-clockwise radians.
     """
     out = []
     for f in range(a + 1, b + 1):
@@ -86,7 +86,7 @@ def _steps(motion: dict[int, tuple], a: int, b: int):
         if rec is None:
             return None
         tx, ty, z, r = rec
-        out.append((tx / 16.0, ty / 16.0, 2.0 ** (z / 4096.0), -r / 8192.0))
+        out.append((tx / 16.0, ty / 16.0, 2.0 ** (z / 4096.0), r / 8192.0))
     return out
 
 

@@ -1,0 +1,1 @@
+"""Video analysis for the encoder: per-frame features and keyframe selection."""
