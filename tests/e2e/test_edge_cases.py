@@ -63,3 +63,60 @@ def test_keyframe_codecs_and_strategies(tmp_path):
     stream, _ = _roundtrip(tmp_path, frames, "uni", keyframe_strategy="uniform", interval=5)
     kfs = sorted(s.first_frame + k for s in stream.segments for k in s.keyframes)
     assert kfs == [0, 5, 10, 15]
+
+
+def test_variable_frame_rate_is_mapped_to_a_constant_rate(tmp_path):
+    """Frames at irregular times come out at the stream's constant rate,
+    keeping the duration (the last frame shown at each tick)."""
+    from fractions import Fraction
+
+    from ffmpeg_bridge.video_io import read_video
+    src = tmp_path / "vfr.mkv"
+    times_ms = [0, 100, 150, 200, 400, 500, 700, 800, 900]  # 10 fps on average, uneven
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("ffv1", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times_ms):
+            vf = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
+            vf.pts, vf.time_base = t, Fraction(1, 1000)
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode(None):
+            out.mux(p)
+    clip = read_video(str(src))
+    assert clip.vfr_mapped
+    assert len(clip.frames) == round(clip.fps * Fraction(1000, 1000))
+    # at t = 0.3 s the frame shown is the one from 0.2 s (index 3)
+    k = round(0.3 * clip.fps)
+    assert abs(int(clip.frames[k][0, 0, 0]) - 60) <= 3
+
+
+@pytest.mark.parametrize("ext", [".y4m", ".webm"])
+def test_other_input_containers(tmp_path, ext):
+    from fractions import Fraction
+
+    from ffmpeg_bridge.colors import ColorSpec
+    from ffmpeg_bridge.video_io import write_video
+    frames = [textured(48, 64, seed=4, shift=i) for i in range(6)]
+    src = tmp_path / f"in{ext}"
+    write_video(frames, str(src), fps=Fraction(12), colors=ColorSpec(), width=64, height=48)
+    out = tmp_path / "o.cmvc"
+    cli("mux", src, out, "-q", check=True)
+    s = read_stream(out)
+    assert s.header.frame_count == 6 and s.header.frame_rate == 12
+
+
+def test_hf_captioner_from_a_local_folder(tmp_path, tiny_blip_dir):
+    """--captioner hf:DIR runs the real transformers loading code (on a tiny
+    random model the test builds) and names the model in the stream."""
+    out1, out2 = tmp_path / "a.cmvc", tmp_path / "b.cmvc"
+    from .helpers import SAMPLE
+    for out in (out1, out2):
+        cli("mux", SAMPLE, out, "-q", "--max-frames", "8", "--captioner", f"hf:{tiny_blip_dir}", check=True)
+    assert out1.read_bytes() == out2.read_bytes()
+    s = read_stream(out1)
+    roles = {m.role for m in s.header.models}
+    from cmvc_format import ModelRole
+    assert ModelRole.CAPTIONER in roles
+    assert all(seg.content_caption for seg in s.segments)

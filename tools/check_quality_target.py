@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Issue 3's quality target, measured: on each clip, CMVC at <= 75% of the
+bitrate of SVT-AV1 crf 63 (preset 8) must have LPIPS (AlexNet) no worse than
+that SVT-AV1 encode; and the encoder must reach a quarter of that bitrate.
+
+    python tools/check_quality_target.py [CLIP ...] [--max-frames N] [--generator rife]
+        [--out tools/results/quality_target.json]
+
+Default clips: ../shared/media/video/*.mp4 (not shipped with the project).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ffmpeg_bridge.video_io import read_video  # noqa: E402
+
+
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def lpips_mean(ref: list[np.ndarray], dist: list[np.ndarray], net) -> float:
+    import torch
+    from tools.metrics.images import rgb_to_tensor
+    vals = []
+    with torch.no_grad():
+        for i in range(0, len(ref), 8):
+            a = rgb_to_tensor(np.stack(ref[i:i + 8]))
+            b = rgb_to_tensor(np.stack(dist[i:i + 8]))
+            vals.extend(net(a, b).tolist())
+    return float(np.mean(vals))
+
+
+def psnr_mean(ref, dist) -> float:
+    vals = []
+    for a, b in zip(ref, dist):
+        mse = np.mean((a.astype(np.float64) - b) ** 2)
+        vals.append(10 * np.log10(255 ** 2 / max(mse, 1e-10)))
+    return float(np.mean(vals))
+
+
+def svt_anchor(src: str, frames: int, tmp: str, fps: float) -> tuple[float, str]:
+    out = os.path.join(tmp, "svt.mkv")
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", src, "-frames:v", str(frames), "-an",
+                    "-c:v", "libsvtav1", "-crf", "63", "-preset", "8", "-pix_fmt", "yuv420p", out],
+                   check=True, env=dict(os.environ, SVT_LOG="1"))
+    # elementary stream bytes: the sum of packet sizes (container overhead excluded)
+    import av
+    with av.open(out) as c:
+        size = sum(p.size for p in c.demux(c.streams.video[0]))
+    return size * 8 / (frames / fps) / 1000, out
+
+
+def run_cli(*args) -> None:
+    subprocess.run([sys.executable, "-m", *args], check=True, cwd=ROOT)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("clips", nargs="*")
+    ap.add_argument("--max-frames", type=int, default=250)
+    ap.add_argument("--generator", default="rife")
+    ap.add_argument("--out", default=str(ROOT / "tools" / "results" / "quality_target.json"))
+    a = ap.parse_args(argv)
+    clips = a.clips or sorted(str(p) for p in (ROOT.parent / "shared" / "media" / "video").glob("*.mp4"))
+    from tools.metrics.lpips import LPIPS
+    net = LPIPS("alex")
+    results = []
+    for clip in clips:
+        src = read_video(clip, max_frames=a.max_frames)
+        n, fps = len(src.frames), float(src.fps)
+        with tempfile.TemporaryDirectory() as tmp:
+            svt_kbps, svt_file = svt_anchor(clip, n, tmp, fps)
+            svt = read_video(svt_file).frames
+            row = {"clip": os.path.basename(clip), "frames": n, "size": f"{src.width}x{src.height}",
+                   "fps": fps, "svtav1_crf63": {"kbps": round(svt_kbps, 3),
+                                                "lpips": round(lpips_mean(src.frames, svt, net), 4),
+                                                "psnr": round(psnr_mean(src.frames, svt), 3)}}
+            for label, factor in (("cmvc_75pct", 0.75), ("cmvc_25pct", 0.25)):
+                target = svt_kbps * factor
+                cm = os.path.join(tmp, f"{label}.cmvc")
+                dec = os.path.join(tmp, f"{label}.y4m")
+                t0 = time.perf_counter()
+                run_cli("ffmpeg_bridge.cli.mux", clip, cm, "-q", "--max-frames", str(n),
+                        "--target-kbps", f"{target:.4f}")
+                t1 = time.perf_counter()
+                run_cli("ffmpeg_bridge.cli.decode", cm, dec, "-q", "--generator", a.generator)
+                t2 = time.perf_counter()
+                got = read_video(dec).frames
+                kbps = os.path.getsize(cm) * 8 / (n / fps) / 1000
+                row[label] = {"target_kbps": round(target, 3), "kbps": round(kbps, 3),
+                              "lpips": round(lpips_mean(src.frames, got, net), 4),
+                              "psnr": round(psnr_mean(src.frames, got), 3),
+                              "encode_fps": round(n / (t1 - t0), 2), "decode_fps": round(n / (t2 - t1), 2)}
+            row["meets_target"] = (row["cmvc_75pct"]["kbps"] <= 0.75 * svt_kbps * 1.0001
+                                   and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
+            row["reaches_quarter"] = row["cmvc_25pct"]["kbps"] <= 0.25 * svt_kbps * 1.10
+        print(json.dumps(row), file=sys.stderr)
+        results.append(row)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps({"generator": a.generator, "max_frames": a.max_frames,
+                                       "clips": results}, indent=1) + "\n")
+    print(f"wrote {a.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
