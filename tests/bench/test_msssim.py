@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import pattern_rgb, with_noise
+from tests.bench.synth import pattern_rgb, with_noise
 from tools.bench.y4m import Y4M
 from tools.metrics.msssim import ms_ssim, ms_ssim_luma
 
@@ -20,7 +20,7 @@ def test_decreases_with_noise():
     y = _luma()
     values = [ms_ssim_luma(y, with_noise(y, a))[0] for a in (2, 8, 32, 96)]
     assert all(a > b for a, b in zip(values, values[1:])), values
-    assert values[0] > 0.95 and values[-1] < 0.6
+    assert values[0] > 0.99 and values[-1] < 0.85
 
 
 def test_batched_reference_matches_pairwise():

@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 
-from conftest import ffmpeg
+from tests.bench.synth import ffmpeg
 from tools.bench.y4m import Y4M
 from tools.metrics.color import yuv420_to_rgb
 from tools.metrics.psnr import PSNR, psnr_from_mse

@@ -1,4 +1,4 @@
-from conftest import make_testsrc
+from tests.bench.synth import make_testsrc
 from tools.metrics.vmaf import vmaf
 
 

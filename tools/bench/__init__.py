@@ -1,0 +1,4 @@
+"""Benchmark harness: classical anchors (and, later, CMVC methods) against the source clip.
+
+python -m tools.bench --help
+"""

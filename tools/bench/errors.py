@@ -1,0 +1,2 @@
+class BenchError(Exception):
+    """A user-facing failure: printed as one line, exit status non-zero."""

