@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "an application/x-cmvc attachment plus a caption subtitle track), .cmvc (the "
                     "bare stream), or - (the bare stream on stdout).",
         epilog="exit status: 0 ok, 1 error (nothing written), 2 bad arguments")
-    p.add_argument("input", help="input video")
+    p.add_argument("input", help="input video (or a bare .cmvc stream, to wrap it in an MKV)")
     p.add_argument("output", help="output .mkv, .cmvc, or - for the bare stream on stdout")
     rate = p.add_argument_group("rate")
     rate.add_argument("--target-kbps", type=float, help="pick keyframe density and quality to land "
@@ -75,6 +75,8 @@ def main_args(a: argparse.Namespace) -> int:
         raise CLIError("--target-kbps must be positive")
     if a.keyframe_scale is not None and not 0 < a.keyframe_scale <= 1:
         raise CLIError("--keyframe-scale must be in (0, 1]")
+    if _is_cmvc(a.input):
+        return _rewrap(a, ext)
     try:
         clip = read_video(a.input, max_frames=a.max_frames, quiet=a.quiet)
     except InputError as exc:
@@ -108,6 +110,33 @@ def main_args(a: argparse.Namespace) -> int:
         else:
             with open(a.report, "w") as fp:
                 fp.write(text + "\n")
+    return 0
+
+
+def _is_cmvc(path: str) -> bool:
+    from cmvc_format import SIGNATURE
+    try:
+        with open(path, "rb") as fp:
+            return fp.read(len(SIGNATURE)) == SIGNATURE
+    except OSError:
+        return False  # read_video reports it
+
+
+def _rewrap(a: argparse.Namespace, ext: str) -> int:
+    """A bare CMVC stream in: check it, and wrap it (no re-encoding)."""
+    from cmvc_format import CMVCError, read_stream
+    with open(a.input, "rb") as fp:
+        stream = fp.read()
+    try:
+        read_stream(stream)
+    except CMVCError as exc:
+        raise CLIError(f"{a.input}: {exc} ({type(exc).__name__})") from None
+    if a.output == "-" or ext == ".cmvc":
+        write_bytes(stream, a.output)
+    else:
+        from ..mkv import write_mkv
+        title = a.title if a.title is not None else os.path.splitext(os.path.basename(a.input))[0]
+        write_mkv(stream, a.output, title=title, tags={"CMVC_ENCODER": "cmvc-mux"})
     return 0
 
 

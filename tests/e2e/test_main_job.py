@@ -111,3 +111,13 @@ def test_target_kbps_lands_within_ten_percent(tmp_path):
         cli("mux", SAMPLE, out, "-q", "--target-kbps", target, "--report", tmp_path / "r.json", check=True)
         kbps = out.stat().st_size * 8 / 8.0 / 1000  # the sample is 8 s long
         assert abs(kbps - target) <= 0.10 * target, (target, kbps)
+
+
+def test_mux_wraps_a_bare_stream_without_reencoding(tmp_path):
+    bare = tmp_path / "s.cmvc"
+    cli("mux", SAMPLE, bare, "-q", "--max-frames", "10", check=True)
+    mkv = tmp_path / "s.mkv"
+    cli("mux", bare, mkv, "-q", check=True)
+    back = tmp_path / "back.cmvc"
+    cli("demux", mkv, back, check=True)
+    assert back.read_bytes() == bare.read_bytes()

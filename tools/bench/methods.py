@@ -50,6 +50,7 @@ class Method(ABC):
     bitstream_ext: str
     description: str = ""
     env: dict[str, str] = {}
+    container_ext: str = ".mp4"
 
     @abstractmethod
     def encode_cmd(self, job: Job, bitstream: Path) -> list[str]: ...
@@ -138,6 +139,51 @@ def _vvenc(qp: int) -> FFmpegAnchor:
         "vvc", ".266", f"libvvenc preset medium, QP {qp}, 10-bit internal")
 
 
+@dataclass
+class CMVCMethod(Method):
+    """cmvc-mux at a target rate given in bits per pixel (so one name means the
+    same density on every clip), decoded by cmvc-decode with a generator."""
+
+    name: str
+    family: str
+    bpp: float
+    generator: str = "rife"
+    bitstream_ext: str = ".cmvc"
+    description: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+    def target_kbps(self, job: Job) -> float:
+        return self.bpp * job.width * job.height * float(job.fps) / 1000
+
+    def encode_cmd(self, job, bitstream):
+        return [sys.executable, "-m", "ffmpeg_bridge.cli.mux", str(job.src), str(bitstream), "-q",
+                "--target-kbps", f"{self.target_kbps(job):.4f}"]
+
+    def decode_cmd(self, job, bitstream, decoded):
+        return [sys.executable, "-m", "ffmpeg_bridge.cli.decode", str(bitstream), str(decoded), "-q",
+                "--generator", self.generator]
+
+    container_ext = ".mkv"
+
+    def container_cmd(self, job, bitstream, container):
+        # The MKV cmvc-mux writes: the stream as an attachment plus the caption track.
+        return [sys.executable, "-m", "ffmpeg_bridge.cli.mux", str(bitstream), str(container), "-q"]
+
+    def params(self):
+        return {**super().params(), "bpp": self.bpp, "generator": self.generator}
+
+
+def _cmvc(bpp: str, generator: str | None) -> CMVCMethod:
+    value = float(bpp)
+    if not 0 < value < 1:
+        raise BenchError(f"CMVC bpp {bpp} outside (0, 1)")
+    gen = generator or "rife"
+    family = "cmvc" if gen == "rife" else f"cmvc-{gen}"
+    return CMVCMethod(f"cmvc-bpp{bpp}" + (f"-{generator}" if generator else ""), family, value, gen,
+                      description=f"cmvc-mux --target-kbps (= {bpp} bpp), cmvc-decode --generator {gen}",
+                      env=_with_repo_on_path({}))
+
+
 def _check(what: str, value: int, lo: int, hi: int) -> None:
     if not lo <= value <= hi:
         raise BenchError(f"{what} {value} outside {lo}..{hi}")
@@ -148,13 +194,17 @@ _GRAMMAR = [
     (re.compile(r"x265-(crf|qp)(\d+)"), lambda m: _x265(m[1], int(m[2]))),
     (re.compile(r"svtav1-p(\d+)-crf(\d+)"), lambda m: _svtav1(int(m[1]), int(m[2]))),
     (re.compile(r"vvenc-qp(\d+)"), lambda m: _vvenc(int(m[1]))),
+    (re.compile(r"cmvc-bpp([0-9.]+)(?:-(rife|blend|hold))?"), lambda m: _cmvc(m[1], m[2])),
 ]
 
 # The classical set of the issue: each codec at (or near) its lowest rate, VVenC also
 # at the CMVC paper's low-delay anchor QPs.
-DEFAULT_METHODS = ["x264-crf51", "x265-crf51", "x265-qp51", "svtav1-p8-crf63", "svtav1-p4-crf63",
-                   "vvenc-qp63", "vvenc-qp52", "vvenc-qp47", "vvenc-qp42"]
-GRAMMAR_HELP = "x264-crfN, x265-crfN, x265-qpN, svtav1-pP-crfN, vvenc-qpN"
+CLASSICAL_METHODS = ["x264-crf51", "x265-crf51", "x265-qp51", "svtav1-p8-crf63", "svtav1-p4-crf63",
+                     "vvenc-qp63", "vvenc-qp52", "vvenc-qp47", "vvenc-qp42"]
+GRAMMAR_HELP = "x264-crfN, x265-crfN, x265-qpN, svtav1-pP-crfN, vvenc-qpN, cmvc-bppX[-rife|-blend|-hold]"
+#: CMVC at three densities (kbps = bpp x width x height x fps / 1000).
+CMVC_METHODS = ["cmvc-bpp0.001", "cmvc-bpp0.002", "cmvc-bpp0.004"]
+DEFAULT_METHODS = CLASSICAL_METHODS + CMVC_METHODS
 
 
 def classical(name: str) -> Method:

@@ -34,6 +34,8 @@ def packet_bytes(container: Path) -> int | None:
     import av
 
     with av.open(str(container)) as c:
+        if not c.streams.video:  # e.g. CMVC's MKV: the stream is an attachment
+            return None
         return sum(p.size for p in c.demux(c.streams.video[0]) if p.size)
 
 
@@ -78,7 +80,7 @@ def run_method(method: Method, job: Job, ref: Y4M, matrix: str, settings: Settin
     rec.update(bitstream_file=bitstream.name, bitstream_bytes=size,
                kbps=round(bits / duration / 1000.0, 4),
                bpp=bits / (job.width * job.height * job.frames))
-    container = wd / f"{method.name}.mp4"
+    container = wd / f"{method.name}{method.container_ext}"
     cmd = method.container_cmd(job, bitstream, container)
     if cmd:
         run_argv(cmd, f"{method.name}: wrapping in a container")

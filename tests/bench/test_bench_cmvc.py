@@ -1,0 +1,36 @@
+"""CMVC as a benchmark method: named by its density in bits per pixel."""
+import json
+
+import pytest
+import torch
+
+from tests.bench.synth import make_testsrc
+from tools.bench.cli import main
+from tools.bench.errors import BenchError
+from tools.bench.methods import CMVCMethod, Job, classical
+
+
+def test_cmvc_method_names():
+    m = classical("cmvc-bpp0.002")
+    assert isinstance(m, CMVCMethod) and m.family == "cmvc" and m.generator == "rife"
+    job = Job(src=None, width=640, height=480, fps=30, frames=10, workdir=None)
+    assert m.target_kbps(job) == pytest.approx(0.002 * 640 * 480 * 30 / 1000)
+    assert "--target-kbps" in m.encode_cmd(job, "b.cmvc")
+    hold = classical("cmvc-bpp0.01-hold")
+    assert hold.family == "cmvc-hold" and "hold" in hold.decode_cmd(job, "b", "d")
+    with pytest.raises(BenchError):
+        classical("cmvc-bpp2")
+
+
+def test_cmvc_in_the_harness(tmp_path):
+    clip = make_testsrc(tmp_path / "tiny.y4m", size="176x144", frames=12, rate="12")
+    out = tmp_path / "out"
+    threads = torch.get_num_threads()
+    rc = main([str(clip), "--methods", "cmvc-bpp0.05-hold", "--metrics", "psnr", "--out", str(out)])
+    torch.set_num_threads(threads)
+    assert rc == 0
+    res = json.loads((out / "results.json").read_text())
+    m = res["clips"][0]["methods"][0]
+    assert m["name"] == "cmvc-bpp0.05-hold"
+    assert m["bitstream_bytes"] > 0 and m["container_bytes"] > m["bitstream_bytes"]
+    assert m["metrics"]["psnr_y"] > 10
