@@ -47,7 +47,8 @@ def parser() -> argparse.ArgumentParser:
                         "(~1 s per 640x480 frame per method on 2 cores; 0 = none); default %(default)s")
     p.add_argument("--metrics", default=",".join(ALL_METRICS),
                    help="comma-separated subset of %(default)s")
-    p.add_argument("--device", default="cpu", help="torch device for LPIPS/DISTS/MS-SSIM (cpu, cuda)")
+    p.add_argument("--device", default="cpu",
+                   help="torch device for LPIPS/DISTS/MS-SSIM and for CMVC's generator (cpu, cuda)")
     p.add_argument("--batch", type=int, default=1,
                    help="frames per LPIPS/DISTS forward pass (1 is fastest on CPU; raise it on a GPU)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
@@ -109,6 +110,9 @@ def _ffmpeg_version() -> str:
 def run(args) -> int:
     settings = _settings(args)
     methods = [classical(n.strip()) for n in args.methods.split(",") if n.strip()]
+    for m in methods:  # generative decoders run where the metrics run
+        if hasattr(m, "device"):
+            m.device = settings.device
     for spec in args.method_spec:
         methods += load_spec(spec)
     if not methods:

@@ -148,6 +148,7 @@ class CMVCMethod(Method):
     family: str
     bpp: float
     generator: str = "rife"
+    device: str = "cpu"
     bitstream_ext: str = ".cmvc"
     description: str = ""
     env: dict[str, str] = field(default_factory=dict)
@@ -161,7 +162,7 @@ class CMVCMethod(Method):
 
     def decode_cmd(self, job, bitstream, decoded):
         return [sys.executable, "-m", "ffmpeg_bridge.cli.decode", str(bitstream), str(decoded), "-q",
-                "--generator", self.generator]
+                "--generator", self.generator, "--device", self.device]
 
     container_ext = ".mkv"
 
