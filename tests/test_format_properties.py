@@ -1,6 +1,5 @@
 """Property tests: build -> parse is the identity on arbitrary valid streams,
 and no byte string makes the reader do anything but return or raise CMVCError."""
-import io
 import resource
 import time
 from fractions import Fraction

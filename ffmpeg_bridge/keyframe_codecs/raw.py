@@ -6,7 +6,7 @@ import numpy as np
 
 from cmvc_format import Codec, KeyframePayload, PayloadError
 
-from ..colors import ColorSpec, from_rgb, to_rgb
+from ..colors import from_rgb, to_rgb
 from .base import TrackDecoder, TrackEncoder
 
 

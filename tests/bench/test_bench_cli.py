@@ -1,6 +1,5 @@
 """End to end: the harness on a tiny generated clip, with classical and function methods."""
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path

@@ -34,3 +34,15 @@ def test_cmvc_in_the_harness(tmp_path):
     assert m["name"] == "cmvc-bpp0.05-hold"
     assert m["bitstream_bytes"] > 0 and m["container_bytes"] > m["bitstream_bytes"]
     assert m["metrics"]["psnr_y"] > 10
+
+
+def test_relative_output_folder(tmp_path, monkeypatch):
+    """Methods run inside their work folder: a relative --out must still work."""
+    clip = make_testsrc(tmp_path / "tiny.y4m", size="64x48", frames=4, rate="10")
+    monkeypatch.chdir(tmp_path)
+    threads = torch.get_num_threads()
+    rc = main([str(clip), "--methods", "x264-crf51", "--metrics", "psnr", "--out", "rel"])
+    torch.set_num_threads(threads)
+    assert rc == 0
+    res = json.loads((tmp_path / "rel" / "results.json").read_text())
+    assert res["clips"][0]["methods"][0]["bitstream_bytes"] > 0

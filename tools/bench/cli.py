@@ -122,7 +122,8 @@ def run(args) -> int:
         raise BenchError(f"duplicate method names: {names}")
     clips = collect_clips(args.clips)
     started = dt.datetime.now()
-    out = args.out or REPO / "out" / "bench" / started.strftime("%Y%m%d-%H%M%S")
+    # absolute: the methods run with their work folder as the current directory
+    out = Path(args.out).resolve() if args.out else REPO / "out" / "bench" / started.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     work = out / "work"
     import torch

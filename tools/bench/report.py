@@ -144,7 +144,7 @@ def markdown(results: dict) -> str:
              f"- frames per clip: {s['max_frames'] or 'all'}; LPIPS-AlexNet on {s['deep_frames']}, "
              f"LPIPS-VGG and DISTS on {s['vgg_frames']} evenly spaced frames per clip; "
              f"PSNR, MS-SSIM, VMAF and flicker on every frame",
-             f"- sizes: bitstream bytes of the elementary stream (kbps, bpp); container = same stream in MP4",
+             "- sizes: bitstream bytes of the elementary stream (kbps, bpp); container = the stream in its container (MP4; MKV for CMVC)",
              f"- ffmpeg: {results['host']['ffmpeg']}", ""]
     lines += _overview(results)
     for clip in results["clips"]:

