@@ -121,3 +121,31 @@ def test_mux_wraps_a_bare_stream_without_reencoding(tmp_path):
     back = tmp_path / "back.cmvc"
     cli("demux", mkv, back, check=True)
     assert back.read_bytes() == bare.read_bytes()
+
+
+def test_mux_options_change_the_stream(tmp_path):
+    """Each coding option shows up in the stream it writes."""
+    def mux(name, *opts):
+        out = tmp_path / f"{name}.cmvc"
+        cli("mux", SAMPLE, out, "-q", "--max-frames", "20", *opts, check=True)
+        return out, read_stream(out)
+
+    base, s0 = mux("base")
+    small, s1 = mux("scaled", "--keyframe-scale", "0.5")
+    p0, p1 = s0.segments[0].payloads[0], s1.segments[0].payloads[0]
+    assert (p1.width, p1.height) == (192, 108) and (p0.width, p0.height) == (384, 216)
+    coarse, _ = mux("coarse", "--quality", "63")
+    fine, _ = mux("fine", "--quality", "30")
+    assert coarse.stat().st_size < base.stat().st_size < fine.stat().st_size
+    _, sb = mux("blend", "--generator", "blend")
+    assert not sb.header.models  # blend needs no model; rife is named with its hash
+    assert s0.header.models[0].model_id.startswith("rife-ifnet-4.25")
+    _, sf = mux("flow", "--motion", "flow")
+    assert sum(seg.frame_count for seg in sf.segments) == 20
+    _, sg = mux("gap", "--max-gap-seconds", "0.3", "--segment-seconds", "1")
+    kfs = sorted(seg.first_frame + k for seg in sg.segments for k in seg.keyframes)
+    assert max(b - a for a, b in zip(kfs, kfs[1:])) <= 3 and len(sg.segments) == 2
+    mkv = tmp_path / "t.mkv"
+    cli("mux", SAMPLE, mkv, "-q", "--max-frames", "5", "--title", "My clip", check=True)
+    with av.open(str(mkv)) as c:
+        assert c.metadata.get("title") == "My clip"
