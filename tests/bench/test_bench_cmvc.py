@@ -46,3 +46,13 @@ def test_relative_output_folder(tmp_path, monkeypatch):
     assert rc == 0
     res = json.loads((tmp_path / "rel" / "results.json").read_text())
     assert res["clips"][0]["methods"][0]["bitstream_bytes"] > 0
+
+
+def test_default_clip_set_is_the_folders_own_videos(tmp_path, monkeypatch):
+    import tools.bench.cli as cli_mod
+    (tmp_path / "sub").mkdir()
+    for name in ("a.mp4", "b.mkv", "notes.txt", "sub/c.mp4"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(cli_mod, "DEFAULT_CLIPS", tmp_path)
+    assert [p.name for p in cli_mod.collect_clips([])] == ["a.mp4", "b.mkv"]
+    assert [p.name for p in cli_mod.collect_clips([tmp_path / "sub"])] == ["c.mp4"]
