@@ -11,6 +11,7 @@ the defect.  Two ways to meet damage:
 """
 from __future__ import annotations
 
+import bisect
 import io
 import os
 from dataclasses import dataclass, field
@@ -347,8 +348,6 @@ class StreamReader:
 
     def segment_for_frame(self, frame: int) -> int:
         """Index of the segment holding ``frame`` (binary search in the index)."""
-        import bisect
-
         entries = self.index()
         if entries is None:
             raise SeekIndexError("the stream has no usable seek index", None)

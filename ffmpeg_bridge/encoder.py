@@ -71,6 +71,7 @@ class Plan:
     motion_records: list[list[tuple[int, int, int, int]]]
     models: list[ModelRef]
     interpolator_index: int | None
+    frames: np.ndarray                  # (N, H, W, 3): stacked once, for the mse strategy
     report: dict = field(default_factory=dict)
 
 
@@ -167,7 +168,7 @@ def analyse(clip: Clip, opts: EncodeOptions) -> Plan:
               "motion_method": method, "scene_cuts": sorted(cuts), "segments": len(segments),
               "seconds": {"features": round(t_feat, 3), "motion": round(t_motion, 3),
                           "captions": round(t_caption, 3)}}
-    return Plan(segments, cuts, feats, motion, captions, records, models, interp, report)
+    return Plan(segments, cuts, feats, motion, captions, records, models, interp, frames, report)
 
 
 #: Motion below these magnitudes is estimation noise for a still camera
@@ -206,13 +207,13 @@ def choose_keyframes(clip: Clip, plan: Plan, opts: EncodeOptions, threshold: flo
     max_gap = None
     if opts.max_gap_seconds:
         max_gap = max(1, round(float(clip.fps) * opts.max_gap_seconds))
-    kw = dict(threshold=threshold, min_gap=opts.min_gap, max_gap=max_gap, features=plan.features)
+    kw = dict(threshold=threshold, min_gap=opts.min_gap, max_gap=max_gap)
     if opts.strategy == "uniform":
         kw["interval"] = opts.interval or max(1, round(float(clip.fps)))
-    frames = np.stack(clip.frames) if opts.strategy == "mse" else plan.features
-    if opts.strategy != "mse":
-        kw.pop("features")
-    kf = set(find_keyframes(frames, opts.strategy, **kw).indices)
+    if opts.strategy == "mse":  # compares pixels; the features still flag the cuts
+        kf = set(find_keyframes(plan.frames, "mse", features=plan.features, **kw).indices)
+    else:
+        kf = set(find_keyframes(plan.features, opts.strategy, **kw).indices)
     # Every segment starts on a keyframe; no interpolation across a cut.
     kf |= {a for a, _ in plan.segments} | {c - 1 for c in plan.cuts if c > 0} | {n - 1}
     return sorted(kf)
@@ -296,11 +297,14 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
 
     target = opts.target_kbps * 1000 / 8 * clip.duration
     cache: dict = {}
+    keyframes: dict = {}  # (gap, threshold) -> keyframes: independent of quality and scale
 
     def point(o, th, q, sc, effort="search") -> RatePoint:
         key = (o.max_gap_seconds, th, q, sc, effort)
         if key not in cache:
-            kf = choose_keyframes(clip, plan, o, th)
+            kf = keyframes.get(key[:2])
+            if kf is None:
+                kf = keyframes[key[:2]] = choose_keyframes(clip, plan, o, th)
             cache[key] = RatePoint(th, q, sc, kf, build_stream(clip, plan, o, kf, q, sc, effort), o)
         return cache[key]
 

@@ -10,7 +10,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import av
 import numpy as np
@@ -49,7 +49,7 @@ class Clip:
         return len(self.frames) / float(self.fps)
 
 
-def _progress(total: int | None, desc: str, quiet: bool):
+def progress(total: int | None, desc: str, quiet: bool):
     from tqdm import tqdm
     # Progress only where a person watches: not when stderr is a log or a pipe.
     return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr,
@@ -93,7 +93,7 @@ def read_video(path: str, *, max_frames: int | None = None, quiet: bool = True) 
         times: list[float | None] = []
         colors = None
         try:
-            with _progress(total, "read", quiet) as bar:
+            with progress(total, "read", quiet) as bar:
                 for frame in container.decode(stream):
                     if colors is None:
                         colors = spec_from_frame(frame)
@@ -183,7 +183,7 @@ def write_video(frames: Iterable[np.ndarray], path: str, *, fps: Fraction, color
             s.codec_context.colorspace = colors.matrix
             s.codec_context.color_primaries = colors.primaries
             s.codec_context.color_trc = colors.transfer
-            with _progress(total, "write", quiet) as bar:
+            with progress(total, "write", quiet) as bar:
                 for f in frames:
                     vf = from_rgb(_even(f) if s.pix_fmt == "yuv420p" and not even else f, colors,
                                   s.pix_fmt)
@@ -215,8 +215,3 @@ def _remove(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def iter_chunks(frames: list[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    for i in range(0, len(frames), size):
-        yield frames[i:i + size]

@@ -88,3 +88,16 @@ def test_index_entry_pointing_mid_chunk_is_a_seek_index_error():
     with StreamReader(bad) as r:
         with pytest.raises(SeekIndexError):
             r.read_segment(2)
+
+
+def test_write_file_leaves_nothing_behind_on_failure(tmp_path):
+    from cmvc_format import StructureError, read_stream, write_file
+    data, segs = _stream(3)
+    h = read_stream(data).header
+    good = tmp_path / "good.cmvc"
+    write_file(good, h, segs)
+    assert good.read_bytes() == data
+    bad = tmp_path / "bad.cmvc"
+    with pytest.raises(StructureError):
+        write_file(bad, h, segs[:1] + segs[2:])  # a gap in the segments
+    assert list(tmp_path.iterdir()) == [good]

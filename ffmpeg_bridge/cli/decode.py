@@ -45,8 +45,8 @@ def load_stream(path: str) -> bytes:
 def main_args(a: argparse.Namespace) -> int:
     from cmvc_format import CMVCError
 
-    from ..decoder import DecodeReport, decode, stderr_damage
-    from ..video_io import write_video
+    from ..decoder import DecodeReport, colors_of, decode, stderr_damage
+    from ..video_io import progress, write_video
     from ..y4m import Y4MWriter
 
     check_output_path(a.input, a.output)
@@ -60,10 +60,8 @@ def main_args(a: argparse.Namespace) -> int:
                                 on_damage=stderr_damage, report=report)
     except CMVCError as exc:
         raise CLIError(f"{a.input}: {exc} ({type(exc).__name__})") from None
-    from ..decoder import colors_of
-    from ..video_io import _progress
     total = header.frame_count
-    with _progress(total, "decode", a.quiet) as bar:
+    with progress(total, "decode", a.quiet) as bar:
         def counted():
             for f in frames:
                 bar.update(1)
