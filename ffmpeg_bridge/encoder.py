@@ -28,7 +28,7 @@ from cmvc_format import (
 )
 
 from . import __version__
-from .keyframe_codecs import make_encoder
+from .keyframe_codecs import make_encoder, quality_scale
 from .scaling import resize_rgb
 from .video_io import Clip
 
@@ -41,7 +41,7 @@ class EncodeOptions:
     interval: int | None = None         # uniform strategy spacing, frames
     min_gap: int = 1
     max_gap_seconds: float | None = 0.5
-    quality: int | None = None          # keyframe codec crf (1..63); None = default or rate control
+    quality: int | None = None          # keyframe codec quality (its own scale); None = default or rate control
     target_kbps: float | None = None
     keyframe_scale: float | None = None  # keyframes coded at this fraction of the size; None = 1 or rate control
     segment_seconds: float = 5.0
@@ -53,9 +53,6 @@ class EncodeOptions:
     quiet: bool = True
 
 
-DEFAULT_QUALITY = 50
-#: The rate controller's search space.
-QUALITY_RANGE = (20, 63)
 SCALES = (1.0, 0.5, 0.25)
 
 
@@ -242,8 +239,7 @@ def build_stream(clip: Clip, plan: Plan, opts: EncodeOptions, keyframes: list[in
         color_primaries=clip.colors.primaries, transfer_characteristics=clip.colors.transfer,
         matrix_coefficients=clip.colors.matrix, color_range=clip.colors.range,
         encoder_name="cmvc-mux", encoder_version=__version__, models=list(plan.models))
-    if enc.model is not None:
-        header.models.append(enc.model)
+    header.models.extend(enc.models)
     buf = io.BytesIO()
     writer = StreamWriter(buf, header)
     prev: KeyframeRefId | None = None
@@ -309,7 +305,9 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
         return cache[key]
 
     fixed_quality = opts.quality
-    q_mid = fixed_quality or DEFAULT_QUALITY
+    scale_of_codec = quality_scale(opts.keyframe_codec)
+    ladder = scale_of_codec.ladder  # the rate controller's search space, best quality first
+    q_mid = fixed_quality if fixed_quality is not None else scale_of_codec.default
 
     def fit(o, sc) -> RatePoint:
         if o.strategy == "similarity" and o.threshold is None:
@@ -324,16 +322,16 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
             th = ths[best]
         else:
             th = o.threshold
-        if fixed_quality:
+        if fixed_quality is not None:
             return point(o, th, fixed_quality, sc)
-        lo, hi = QUALITY_RANGE
-        while lo < hi:  # lowest crf (best quality) whose size fits
+        lo, hi = 0, len(ladder) - 1
+        while lo < hi:  # best quality on the ladder whose size fits
             mid = (lo + hi) // 2
-            if point(o, th, mid, sc).size <= target:
+            if point(o, th, ladder[mid], sc).size <= target:
                 hi = mid
             else:
                 lo = mid + 1
-        return point(o, th, hi, sc)
+        return point(o, th, ladder[hi], sc)
 
     gaps = [opts.max_gap_seconds]
     while gaps[-1] is not None and gaps[-1] < clip.duration:
@@ -351,15 +349,15 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
             break
     o = chosen.options
     # The kept encode is slower and smaller than the trial ones: spend the
-    # difference on quality (lower crf) while it still fits.
+    # difference on quality (one rung up the ladder) while it still fits.
     final = point(o, chosen.threshold, chosen.quality, chosen.scale, "final")
-    if not fixed_quality:
-        q = chosen.quality
-        while q > QUALITY_RANGE[0]:
-            better = point(o, chosen.threshold, q - 1, chosen.scale, "final")
+    if fixed_quality is None:
+        rung = ladder.index(chosen.quality)
+        while rung > 0:
+            better = point(o, chosen.threshold, ladder[rung - 1], chosen.scale, "final")
             if better.size > target:
                 break
-            final, q = better, q - 1
+            final, rung = better, rung - 1
     return final
 
 
@@ -375,7 +373,7 @@ def encode(clip: Clip, opts: EncodeOptions) -> tuple[bytes, dict]:
     else:
         th = opts.threshold
         kf = choose_keyframes(clip, plan, opts, th)
-        q = opts.quality or DEFAULT_QUALITY
+        q = opts.quality if opts.quality is not None else quality_scale(opts.keyframe_codec).default
         sc = opts.keyframe_scale or 1.0
         point = RatePoint(th, q, sc, kf, build_stream(clip, plan, opts, kf, q, sc))
     seconds = time.perf_counter() - t0

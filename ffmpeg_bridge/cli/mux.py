@@ -23,13 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     rate = p.add_argument_group("rate")
     rate.add_argument("--target-kbps", type=float, help="pick keyframe density and quality to land "
                       "near this bitrate (of the CMVC stream)")
-    rate.add_argument("--quality", type=int, metavar="CRF", help="keyframe codec quality, 1 (best) "
-                      "to 63 (smallest); default 50, or chosen by --target-kbps")
+    rate.add_argument("--quality", type=int, metavar="Q", help="keyframe codec quality on the "
+                      "codec's own scale: av1 crf 1 (best) to 63 (smallest), default 50; lic level "
+                      "0 (smallest) to 7 (best), default 4; or chosen by --target-kbps")
     rate.add_argument("--keyframe-scale", type=float, help="code keyframes at this fraction of the "
                       "picture size (e.g. 0.5); default 1, or chosen by --target-kbps")
     kf = p.add_argument_group("keyframes and segments")
-    kf.add_argument("--keyframe-codec", default="av1", choices=("av1", "av1-intra", "raw"),
-                    help="av1: one predicted AV1 track (default); av1-intra: each keyframe alone")
+    kf.add_argument("--keyframe-codec", default="av1", choices=("av1", "av1-intra", "lic", "raw"),
+                    help="av1: one predicted AV1 track (default); av1-intra: each keyframe alone; "
+                         "lic: the learned image codec, each keyframe alone")
     kf.add_argument("--keyframe-strategy", default="similarity", choices=("similarity", "uniform", "mse"),
                     help="similarity: cosine distance of frame features to the last keyframe (the "
                          "paper's); uniform: every --interval frames; mse: pixel error")
@@ -70,8 +72,12 @@ def main_args(a: argparse.Namespace) -> int:
     if a.output != "-" and ext not in (".mkv", ".cmvc"):
         raise CLIError(f"{a.output}: output must end in .mkv or .cmvc (or be -)")
     check_output_path(a.input, a.output)
-    if a.quality is not None and not 1 <= a.quality <= 63:
-        raise CLIError("--quality must be 1..63")
+    if a.quality is not None:
+        from ..keyframe_codecs import quality_scale
+        scale = quality_scale(a.keyframe_codec)
+        if not scale.valid[0] <= a.quality <= scale.valid[1]:
+            raise CLIError(f"--quality for {a.keyframe_codec} must be {scale.valid[0]}..{scale.valid[1]} "
+                           f"({scale.meaning})")
     if a.target_kbps is not None and a.target_kbps <= 0:
         raise CLIError("--target-kbps must be positive")
     if a.keyframe_scale is not None and not 0 < a.keyframe_scale <= 1:

@@ -1,12 +1,40 @@
 """Keyframe payload codecs by name (`--keyframe-codec`) and by registry id (decoding)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cmvc_format import Codec, PayloadError
 
 from ..colors import ColorSpec
 from .base import TrackDecoder, TrackEncoder
 
-ENCODER_NAMES = ("av1", "av1-intra", "raw")
+ENCODER_NAMES = ("av1", "av1-intra", "lic", "raw")
+
+
+@dataclass(frozen=True)
+class QualityScale:
+    """A codec's own quality numbers, as `--quality` takes them."""
+
+    ladder: tuple[int, ...]  # the rate controller's choices, best quality first
+    valid: tuple[int, int]   # accepted by --quality (inclusive)
+    default: int
+    meaning: str
+
+
+#: SVT-AV1 crf: 1 best .. 63 smallest; the rate search stays within 20..63.
+_AV1 = QualityScale(tuple(range(20, 64)), (1, 63), 50, "crf, 1 (best) to 63 (smallest)")
+_RAW = QualityScale((0,), (0, 0), 0, "none (raw is lossless)")
+
+
+def quality_scale(name: str) -> QualityScale:
+    if name in ("av1", "av1-intra"):
+        return _AV1
+    if name == "raw":
+        return _RAW
+    if name == "lic":
+        from .lic import lic_quality_scale
+        return lic_quality_scale()
+    raise ValueError(f"unknown keyframe codec {name!r}; choose from {', '.join(ENCODER_NAMES)}")
 
 
 def make_encoder(name: str, width: int, height: int, colors: ColorSpec, quality: int, *,
@@ -21,6 +49,9 @@ def make_encoder(name: str, width: int, height: int, colors: ColorSpec, quality:
     if name == "raw":
         from .raw import RawEncoder
         return RawEncoder(width, height, colors, quality)
+    if name == "lic":
+        from .lic import LicEncoder
+        return LicEncoder(width, height, colors, quality)
     raise ValueError(f"unknown keyframe codec {name!r}; choose from {', '.join(ENCODER_NAMES)}")
 
 
@@ -31,7 +62,11 @@ def make_decoder(codec_id: int, colors: ColorSpec) -> TrackDecoder:
     if codec_id == Codec.RAW:
         from .raw import RawDecoder
         return RawDecoder(colors)
+    if codec_id == Codec.CMVC_LIC:
+        from .lic import LicDecoder
+        return LicDecoder(colors)
     raise PayloadError(f"keyframe codec 0x{codec_id:04x} is not supported by this decoder")
 
 
-__all__ = ["ENCODER_NAMES", "TrackDecoder", "TrackEncoder", "make_decoder", "make_encoder"]
+__all__ = ["ENCODER_NAMES", "QualityScale", "TrackDecoder", "TrackEncoder", "make_decoder",
+           "make_encoder", "quality_scale"]

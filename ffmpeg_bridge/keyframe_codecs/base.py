@@ -20,8 +20,8 @@ from ..colors import ColorSpec
 class TrackEncoder(ABC):
     name: str
     codec_id: int
-    #: the model table entry the stream needs for this codec (learned codecs)
-    model: ModelRef | None = None
+    #: the model table entries the stream needs for this codec (learned codecs)
+    models: tuple[ModelRef, ...] = ()
     #: True when payloads can be predicted from the previous keyframe
     predictive: bool = False
 

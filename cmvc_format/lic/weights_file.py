@@ -1,0 +1,122 @@
+"""Weight files of the learned image codec, shipped in cmvc_format/lic/weights.
+
+Every file is named `<model>-<first 8 hex digits of its SHA-256>.safetensors`
+and is checked against that prefix when loaded, so a stream's model table
+(which carries the full SHA-256) names exactly the weights that decode it.
+
+- `taef2-*.safetensors`: the frozen TAEF2 encoder and decoder (MIT, see
+  LICENSE-taesd.txt), tensors as published (float16).
+- `lic-*.safetensors`: the trained latent codec (transforms.LatentCodec), its
+  quality gains and, per quality level q, `table.q`: the integer frequency
+  table (int32 [code channels, 2r+1], rows summing to 2**16) the range coder
+  uses; r is in the metadata. The tables are the normative part: a decoder
+  never derives probabilities from floats.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+TABLE_PRECISION = 16
+
+
+class WeightsError(RuntimeError):
+    pass
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def find_weights(model: str, directory: Path = WEIGHTS_DIR) -> Path:
+    """The single `<model>-<sha8>.safetensors` in directory, hash checked."""
+    found = sorted(directory.glob(f"{model}-????????.safetensors"))
+    if len(found) != 1:
+        raise WeightsError(f"expected one {model}-<sha8>.safetensors in {directory}, found {len(found)}; "
+                           "reinstall cmvc or run tools/train_keyframe_codec.py")
+    return check_weights(found[0])
+
+
+def check_weights(path: Path) -> Path:
+    digest = sha256_file(path)
+    if not path.stem.endswith("-" + digest[:8]):
+        raise WeightsError(f"{path.name}: SHA-256 {digest[:8]}... does not match its name; the file is damaged")
+    return path
+
+
+def load_taef2(path: Path | None = None):
+    """(encoder, decoder) as float32 eval modules."""
+    from safetensors.torch import load_file
+
+    from . import taef2
+
+    state = load_file(str(check_weights(path) if path else find_weights("taef2")))
+    encoder, decoder = taef2.build_encoder(), taef2.build_decoder()
+    for prefix, module in (("encoder.", encoder), ("decoder.", decoder)):
+        module.load_state_dict({k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)})
+        module.eval().requires_grad_(False)
+    return encoder, decoder
+
+
+@dataclass
+class QualityTable:
+    radius: int
+    frequencies: np.ndarray  # int32 [channels, 2*radius+1]
+
+
+def save_codec_weights(model, out_dir: Path) -> Path:
+    """Write model and its integer tables; returns the hash-named path."""
+    from safetensors.torch import save
+    import torch
+
+    # float16 halves the file; the model is rounded first so that the tables
+    # below and every later load see exactly the stored values.
+    with torch.no_grad():
+        for param in model.parameters():
+            param.copy_(param.half().float())
+    tensors = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
+    radii = {}
+    for q in range(model.n_quality):
+        radius, freq = model.quantized_tables(q, TABLE_PRECISION)
+        tensors[f"table.{q}"] = torch.from_numpy(freq)
+        radii[str(q)] = radius
+    meta = {"model": "cmvc-lic", "config": json.dumps(model.config()), "radius": json.dumps(radii),
+            "table_precision": str(TABLE_PRECISION),
+            # the frozen transform it was trained with: decoding needs exactly it
+            "taef2_sha256": sha256_file(find_weights("taef2"))}
+    data = save(tensors, metadata=meta)
+    digest = hashlib.sha256(data).hexdigest()
+    out_dir = Path(out_dir)
+    for old in out_dir.glob("lic-????????.safetensors"):
+        old.unlink()
+    path = out_dir / f"lic-{digest[:8]}.safetensors"
+    path.write_bytes(data)
+    return path
+
+
+def load_codec_weights(path: Path | None = None):
+    """(LatentCodec in eval mode, {quality: QualityTable}, sha256 hex,
+    SHA-256 hex of the TAEF2 weights it needs)."""
+    from safetensors import safe_open
+
+    from .transforms import LatentCodec
+
+    path = check_weights(path) if path else find_weights("lic")
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+        state = {k: f.get_tensor(k) for k in f.keys()}
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+    model = LatentCodec(**json.loads(meta["config"]))
+    tables = {}
+    radii = json.loads(meta["radius"])
+    for q in range(model.n_quality):
+        freq = state.pop(f"table.{q}").numpy().astype(np.int32)
+        tables[q] = QualityTable(int(radii[str(q)]), freq)
+    model.load_state_dict(state)
+    model.eval().requires_grad_(False)
+    return model, tables, sha256_file(path), meta["taef2_sha256"]

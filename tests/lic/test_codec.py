@@ -1,0 +1,121 @@
+"""CMVC-LIC with the shipped weights: conformance payloads, round trips at
+every quality level on odd sizes, and payloads it must refuse."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cmvc_format.errors import PayloadError
+from cmvc_format.lic.codec import load_codec, symbols_md5
+from cmvc_format.lic.payload import build_payload, parse_payload
+
+VECTORS = Path(__file__).resolve().parents[2] / "spec/vectors/lic"
+
+
+@pytest.fixture(scope="module")
+def codec():
+    return load_codec()
+
+
+def _vectors():
+    return json.loads((VECTORS / "vectors.json").read_text())
+
+
+def _png(path):
+    from PIL import Image
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 99.0 if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+
+
+def test_vectors_name_the_shipped_weights(codec):
+    assert _vectors()["models"] == dict(codec.models())
+
+
+@pytest.mark.parametrize("entry", _vectors()["vectors"], ids=lambda e: e["payload"])
+def test_conformance_payload(codec, entry):
+    payload = (VECTORS / entry["payload"]).read_bytes()
+    head, symbols = codec.decode_symbols(payload)
+    assert (head.quality, head.width, head.height) == (entry["quality"], entry["width"], entry["height"])
+    assert list(symbols.shape) == entry["symbols_shape"]
+    assert symbols_md5(symbols) == entry["symbols_md5"]
+    recon = codec.decode(payload)
+    recorded = _png(VECTORS / entry["reconstruction"])
+    assert recon.shape == recorded.shape
+    assert _psnr(recon, recorded) >= _vectors()["recon_tolerance_db"]
+    # The encoder runs float transforms before rounding, so another machine
+    # may round a rare borderline value differently: compare, don't demand.
+    source = _png(VECTORS / entry["source"])
+    again = codec.symbols(source, entry["quality"])
+    assert np.mean(again == symbols) >= 0.99
+
+
+def _smooth_picture(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([np.sin(6 * xx + c) * 0.4 + np.cos(4 * yy - c) * 0.3 for c in (0, 1, 2)], -1)
+    return np.clip((base + 0.5) * 255 + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("w,h", [(1, 1), (17, 9)])
+def test_round_trip_every_quality_small(codec, w, h):
+    rgb = _smooth_picture(h, w)
+    sizes = []
+    for q in range(codec.n_quality):
+        payload = codec.encode(rgb, q)
+        assert codec.encode(rgb, q) == payload  # deterministic
+        head, symbols = codec.decode_symbols(payload)
+        np.testing.assert_array_equal(symbols, codec.symbols(rgb, q))
+        out = codec.decode(payload)
+        assert out.shape == (h, w, 3) and out.dtype == np.uint8
+        sizes.append(len(payload))
+    assert sizes == sorted(sizes) or max(sizes) - min(sizes) <= 8  # tiny pictures: all near header size
+
+
+@pytest.mark.slow
+def test_round_trip_every_quality_1921x1081(codec):
+    rgb = _smooth_picture(1081, 1921, seed=1)
+    latent = codec.latent(rgb)
+    sizes = []
+    for q in range(codec.n_quality):
+        symbols = codec.symbols_of_latent(latent, q)
+        assert symbols.shape[1:] == (34, 61)  # ceil(1081/32), ceil(1921/32)
+        payload = codec.payload_of_symbols(symbols, q, 1921, 1081)
+        _, decoded = codec.decode_symbols(payload)
+        np.testing.assert_array_equal(decoded, symbols)
+        sizes.append(len(payload))
+    assert sizes == sorted(sizes), sizes  # more bits at every higher level
+    out = codec.decode(payload)
+    assert out.shape == (1081, 1921, 3)
+    assert _psnr(out, rgb) > 20
+
+
+def test_refuses_foreign_or_damaged_payloads(codec):
+    rgb = _smooth_picture(40, 64)
+    payload = codec.encode(rgb, codec.n_quality - 1)
+    head = parse_payload(payload)
+    other_model = build_payload(head.quality, head.width, head.height, b"\x00\x11\x22\x33", head.data)
+    with pytest.raises(PayloadError, match="needs model"):
+        codec.decode(other_model)
+    bad_quality = build_payload(200, head.width, head.height, head.model, head.data)
+    with pytest.raises(PayloadError, match="quality 200"):
+        codec.decode(bad_quality)
+    # Cut data: either refused or decoded to some picture of the right size.
+    for cut in (4, len(head.data) // 2 // 4 * 4):
+        try:
+            out = codec.decode(payload[:len(payload) - cut])
+        except PayloadError:
+            continue
+        assert out.shape == rgb.shape
+
+
+def test_weights_are_named_by_their_hash():
+    from cmvc_format.lic.weights_file import WEIGHTS_DIR
+    for path in WEIGHTS_DIR.glob("*.safetensors"):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert path.stem.endswith(digest[:8])

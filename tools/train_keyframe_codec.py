@@ -1,0 +1,252 @@
+"""Train the learned keyframe codec (cmvc_format/lic) and export its weights.
+
+    python tools/train_keyframe_codec.py                  # prepare + train + export
+    python tools/train_keyframe_codec.py --steps 200 --out /tmp/try   # a quick try
+
+Stage 1 encodes the training pictures with the frozen TAEF2 encoder once and
+caches the latents (`--cache`). Data: every photo in
+../shared/media/images/train/ (a few held out for validation) and frames
+sampled from the videos in ../shared/media/video/. Kodak is never read here:
+it is the benchmark's.
+
+Stage 2 trains the latent autoencoder and its priors with a rate-distortion
+loss, bpp + lambda_q * MSE(latent), one lambda per quality level; the code is
+rounded with a straight-through estimator for the distortion and relaxed with
+uniform noise for the rate. Everything is seeded: the same command on the
+same machine gives the same weights.
+
+Stage 3 exports `cmvc_format/lic/weights/lic-<sha256[:8]>.safetensors`: the
+transforms, the gains, and the integer frequency tables the range coder uses
+(see cmvc_format/lic/entropy.py), plus a JSON training log next to it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cmvc_format.lic import taef2  # noqa: E402
+from cmvc_format.lic.transforms import CODE_STRIDE, LatentCodec  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+CROP = 32                  # latent samples per side of a training crop (256 px)
+VALIDATION_PHOTOS = 5      # the last photos (sorted by name) are held out
+VIDEO_FRAMES = {"default": 40, "asl_gestures": 3}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# -- stage 1: latents ---------------------------------------------------------
+def _pictures(shared: Path):
+    """(name, HxWx3 uint8) for every training picture, in a fixed order."""
+    from PIL import Image
+    import av
+
+    photos = sorted((shared / "media/images/train").glob("*.png"))
+    for path in photos:
+        yield "photo:" + path.name, np.asarray(Image.open(path).convert("RGB"))
+    videos = sorted((shared / "media/video").rglob("*.mp4")) + sorted((shared / "media/video").rglob("*.mkv"))
+    for path in videos:
+        wanted = VIDEO_FRAMES.get(path.parent.name, VIDEO_FRAMES["default"])
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+        for i in np.linspace(0, len(frames) - 1, min(wanted, len(frames))).round().astype(int):
+            yield f"video:{path.name}#{i}", frames[i]
+
+
+def _pad_to(rgb: np.ndarray, multiple: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    ph, pw = -h % multiple, -w % multiple
+    return np.pad(rgb, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else rgb
+
+
+def prepare(cache: Path, shared: Path, encoder) -> dict:
+    if cache.exists():
+        return torch.load(cache, weights_only=True)
+    names, latents = [], []
+    t0 = time.time()
+    for name, rgb in _pictures(shared):
+        rgb = _pad_to(rgb, taef2.STRIDE * CODE_STRIDE)
+        x = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255
+        with torch.inference_mode():
+            latents.append(encoder(x)[0].half())
+        names.append(name)
+        log(f"latents: {len(names)} {name} {tuple(latents[-1].shape)} {time.time() - t0:.0f}s")
+    data = {"names": names, "latents": latents}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(data, cache)
+    return data
+
+
+def split(data: dict):
+    photos = [i for i, n in enumerate(data["names"]) if n.startswith("photo:")]
+    held = set(photos[-VALIDATION_PHOTOS:])
+    train = [data["latents"][i] for i in range(len(data["names"])) if i not in held]
+    val = [data["latents"][i] for i in sorted(held)]
+    return train, val
+
+
+# -- stage 2: training ----------------------------------------------------------
+def block_klt(latents, keep: int):
+    """Leading eigenvectors of the covariance of 4x4 latent blocks (the KLT)
+    and the block mean, in float64 for a stable, repeatable decomposition."""
+    k = CODE_STRIDE
+    rows = []
+    for lat in latents:
+        c, h, w = lat.shape
+        b = lat[:, :h - h % k, :w - w % k].double()
+        rows.append(b.reshape(c, h // k, k, w // k, k).permute(1, 3, 0, 2, 4).reshape(-1, c * k * k))
+    x = torch.cat(rows)
+    mean = x.mean(0)
+    cov = (x - mean).T @ (x - mean) / (len(x) - 1)
+    values, vectors = torch.linalg.eigh(cov)
+    order = torch.argsort(values, descending=True)[:keep]
+    vectors = vectors[:, order]
+    # eigh's sign per vector is arbitrary: fix it so the export is repeatable.
+    vectors = vectors * torch.sign(vectors[vectors.abs().argmax(0), torch.arange(keep)])
+    log(f"KLT: {keep} of {x.shape[1]} components keep {float(values[order].sum() / values.sum()):.3f} of the variance")
+    return vectors, mean
+
+
+def lambdas(n_quality: int, low: float, high: float) -> list[float]:
+    return [low * (high / low) ** (q / (n_quality - 1)) for q in range(n_quality)]
+
+
+def batch(train, rng: np.random.Generator, size: int) -> torch.Tensor:
+    crops = []
+    for _ in range(size):
+        lat = train[rng.integers(len(train))]
+        _, h, w = lat.shape
+        if h < CROP or w < CROP:  # small video frames (carphone): replicate edges
+            lat = torch.nn.functional.pad(lat[None].float(), (0, max(0, CROP - w), 0, max(0, CROP - h)),
+                                          mode="replicate")[0]
+            _, h, w = lat.shape
+        y, x = rng.integers(h - CROP + 1), rng.integers(w - CROP + 1)
+        crop = lat[:, y:y + CROP, x:x + CROP]
+        if rng.random() < 0.5:
+            crop = crop.flip(-1)
+        crops.append(crop)
+    return torch.stack(crops).float()
+
+
+def rd_terms(model: LatentCodec, lat: torch.Tensor, q: int, train: bool):
+    code = model.analyse(lat, q)
+    rounded = code + (torch.round(code) - code).detach()
+    relaxed = code + torch.empty_like(code).uniform_(-0.5, 0.5) if train else torch.round(code)
+    bits = -torch.log2(model.likelihood(relaxed, q)).sum()
+    pixels = lat.shape[0] * lat.shape[2] * lat.shape[3] * taef2.STRIDE ** 2
+    recon = model.synthesise(rounded, q)
+    return bits / pixels, torch.mean((recon - lat) ** 2)
+
+
+@torch.no_grad()
+def validate(model: LatentCodec, val) -> list[dict]:
+    rows = []
+    for q in range(model.n_quality):
+        bpp, mse = [], []
+        for lat in val:
+            b, d = rd_terms(model, lat[None].float(), q, train=False)
+            bpp.append(float(b)), mse.append(float(d))
+        rows.append({"quality": q, "bpp": float(np.mean(bpp)), "latent_mse": float(np.mean(mse))})
+    return rows
+
+
+def train(args, data: dict) -> tuple[LatentCodec, dict]:
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    train_set, val_set = split(data)
+    model = LatentCodec(n_quality=args.qualities, code=args.code_channels)
+    basis, mean = block_klt(train_set, model.code_channels)
+    model.init_block_transform(basis, mean)
+    lam = lambdas(args.qualities, args.lambda_low, args.lambda_high)
+    # The priors and gains are a few numbers per channel that must move far
+    # (a logistic of scale 1 costs 2 bits even for an all-zero channel): they
+    # learn 20x faster than the transforms.
+    fast = [p for n, p in model.named_parameters() if n.startswith(("prior_", "log_"))]
+    slow = [p for n, p in model.named_parameters() if not n.startswith(("prior_", "log_"))]
+    opt = torch.optim.Adam([{"params": slow}, {"params": fast}], lr=args.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr, 20 * args.lr], total_steps=args.steps,
+                                                pct_start=0.05, final_div_factor=20)
+    history, t0 = [], time.time()
+    for step in range(1, args.steps + 1):
+        q = (step - 1) % args.qualities
+        lat = batch(train_set, rng, args.batch)
+        bpp, mse = rd_terms(model, lat, q, train=True)
+        loss = bpp + lam[q] * mse
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % args.log_every == 0 or step == args.steps:
+            val = validate(model, val_set)
+            history.append({"step": step, "seconds": round(time.time() - t0, 1), "validation": val})
+            log(f"step {step}/{args.steps} {time.time() - t0:.0f}s  " + "  ".join(
+                f"q{r['quality']}:{r['bpp']:.4f}/{r['latent_mse']:.3f}" for r in val))
+    return model, {"lambdas": lam, "history": history, "train_seconds": round(time.time() - t0, 1),
+                   "train_pictures": len(train_set), "validation_pictures": len(val_set)}
+
+
+# -- stage 3: export --------------------------------------------------------------
+def export(model: LatentCodec, out_dir: Path, info: dict) -> Path:
+    from cmvc_format.lic.weights_file import save_codec_weights
+
+    path = save_codec_weights(model, out_dir)
+    (out_dir / (path.stem + ".train.json")).write_text(json.dumps(info, indent=1) + "\n")
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", type=Path, default=SHARED)
+    ap.add_argument("--cache", type=Path,
+                    default=Path(os.environ.get("CMVC_CACHE", Path.home() / ".cache/cmvc")) / "lic-train/latents.pt")
+    ap.add_argument("--out", type=Path, default=ROOT / "cmvc_format/lic/weights")
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--qualities", type=int, default=8)
+    ap.add_argument("--code-channels", type=int, default=128)
+    ap.add_argument("--lambda-low", type=float, default=0.03)
+    ap.add_argument("--lambda-high", type=float, default=10.0)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--log-every", type=int, default=250)
+    ap.add_argument("--prepare-only", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from cmvc_format.lic.weights_file import load_taef2
+
+    encoder, _ = load_taef2()
+    t0 = time.time()
+    data = prepare(args.cache, args.shared, encoder)
+    if args.prepare_only:
+        return 0
+    model, info = train(args, data)
+    info.update({"command": " ".join(sys.argv), "args": {k: str(v) for k, v in vars(args).items()},
+                 "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+                             f"torch {torch.__version__} threads {torch.get_num_threads()}",
+                 "total_seconds": round(time.time() - t0, 1)})
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = export(model, args.out, info)
+    log(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
