@@ -24,9 +24,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: Reconstructions of a conforming decoder stay within this PSNR of ours: far
-#: above what float rounding between machines moves, far below any real bug.
-RECON_TOLERANCE_DB = 40.0
+#: Reconstructions of a conforming decoder stay within this PSNR of ours. The
+#: recorded ones are float32; a bfloat16 decoder lands 34.6-41.3 dB from
+#: float32 on Kodak, while wrong symbols or tables move it far below 30 dB.
+RECON_TOLERANCE_DB = 30.0
 
 
 def pictures() -> dict[str, tuple[np.ndarray, str]]:
@@ -57,7 +58,7 @@ decoded symbols (int32 little-endian, channel-major) and the reconstruction
 the generating machine got (`*.png`, and its MD5). A conforming decoder
 reproduces `symbols_md5` exactly (the range coder uses the weights file's
 integer tables) and reconstructs within `recon_tolerance_db` PSNR of the
-recorded `*.png` (the synthesis transforms are floating point). The source
+recorded `*.png` (float32 here; the synthesis transforms are floating point). The source
 pictures are kept as `*.source.png`.
 """
 
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "spec/vectors/lic")
     args = ap.parse_args(argv)
-    codec = load_codec()
+    codec = load_codec(precision="fp32")  # the reference reconstructions
     args.out.mkdir(parents=True, exist_ok=True)
     top = codec.n_quality - 1
     entries = []

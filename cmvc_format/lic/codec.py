@@ -8,12 +8,21 @@ decoder. Pictures of any size are padded by edge replication to a multiple of
 32 pixels and cropped after decoding.
 
 Decoded symbols are identical on every machine (integer tables); the pixels
-after the synthesis transforms are floats and may differ in the last bits
-between machines and torch builds, which the conformance tests allow for.
+after the synthesis transforms are floats and differ between machines, torch
+builds and precisions, which the conformance tolerance allows for.
+
+Precision: on CPUs with native bfloat16 (AVX512-BF16 or AMX) the networks run
+in bfloat16 autocast, else in float32; both in channels-last layout. Measured
+on 4 Kodak images at q2 and q5 (2 cores, AMX): encode + decode 0.62 s in
+bfloat16 against 2.0 s in float32, the same bpp (+-0.1%), PSNR within 0.1 dB
+and LPIPS within 0.003; the two reconstructions are 34.6-41.3 dB apart.
+`CMVC_LIC_PRECISION=fp32|bf16` overrides the choice.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import threading
 
 import numpy as np
@@ -30,7 +39,8 @@ MAX_SIZE = 65535
 class LearnedImageCodec:
     """Holds the loaded models; `encode` / `decode` are the whole API."""
 
-    def __init__(self, lic_path=None, taef2_path=None, threads: int | None = None):
+    def __init__(self, lic_path=None, taef2_path=None, threads: int | None = None,
+                 precision: str | None = None):
         import torch
 
         from .weights_file import WeightsError, find_weights, load_codec_weights, load_taef2, sha256_file
@@ -45,6 +55,11 @@ class LearnedImageCodec:
             raise WeightsError(f"the cmvc-lic weights need TAEF2 {needed[:8]}..., "
                                f"{taef2_path} is {self.taef2_sha256[:8]}...")
         self.encoder, self.decoder = load_taef2(taef2_path)
+        for module in (self.encoder, self.decoder, self.model):
+            module.to(memory_format=torch.channels_last)  # ~1.4x faster convolutions on CPU
+        self.precision = precision or os.environ.get("CMVC_LIC_PRECISION") or _native_precision(torch)
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be fp32 or bf16, not {self.precision!r}")
         self.model_id = bytes.fromhex(self.lic_sha256)[:4]
         self.n_quality = self.model.n_quality
 
@@ -54,6 +69,11 @@ class LearnedImageCodec:
         return [(f"cmvc-lic-{self.lic_sha256[:8]}", self.lic_sha256),
                 (f"taef2-{self.taef2_sha256[:8]}", self.taef2_sha256)]
 
+    def _autocast(self):
+        if self.precision == "bf16":
+            return self._torch.autocast("cpu", dtype=self._torch.bfloat16)
+        return contextlib.nullcontext()
+
     # -- encoding -----------------------------------------------------------
     def latent(self, rgb: np.ndarray):
         """TAEF2 latent of the padded picture (the costly half of encoding,
@@ -61,15 +81,16 @@ class LearnedImageCodec:
         torch = self._torch
         padded = _pad(_check_picture(rgb), BLOCK)
         x = torch.from_numpy(np.array(padded, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255
-        with torch.inference_mode():
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), self._autocast():
             return self.encoder(x)
 
     def symbols_of_latent(self, latent, quality: int) -> np.ndarray:
         if not 0 <= quality < self.n_quality:
             raise ValueError(f"quality must be 0..{self.n_quality - 1}, not {quality}")
-        with self._torch.inference_mode():
+        with self._torch.inference_mode(), self._autocast():
             code = self.model.analyse(latent, quality)
-        return entropy.clamp(self._torch.round(code)[0].numpy(), self.tables[quality])
+        return entropy.clamp(self._torch.round(code.float())[0].numpy(), self.tables[quality])
 
     def symbols(self, rgb: np.ndarray, quality: int) -> np.ndarray:
         """The integer code of a picture, int32 [C, ceil(h/32), ceil(w/32)]."""
@@ -98,11 +119,19 @@ class LearnedImageCodec:
     def decode(self, payload: bytes) -> np.ndarray:
         torch = self._torch
         head, symbols = self.decode_symbols(payload)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             latent = self.model.synthesise(torch.from_numpy(symbols)[None].float(), head.quality)
-            pixels = self.decoder(latent).clamp(0, 1)
-        out = (pixels[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+            pixels = self.decoder(latent).float().clamp(0, 1)
+        out = (pixels[0].float().permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
         return np.ascontiguousarray(out[:head.height, :head.width])
+
+
+def _native_precision(torch) -> str:
+    """bf16 only where the CPU computes it natively: emulated it is slower."""
+    cpu = torch.cpu
+    native = getattr(cpu, "_is_avx512_bf16_supported", lambda: False)() or \
+        getattr(cpu, "_is_amx_tile_supported", lambda: False)()
+    return "bf16" if native else "fp32"
 
 
 def symbols_md5(symbols: np.ndarray) -> str:
@@ -129,10 +158,10 @@ _cache: dict = {}
 _lock = threading.Lock()
 
 
-def load_codec(lic_path=None, taef2_path=None) -> LearnedImageCodec:
+def load_codec(lic_path=None, taef2_path=None, precision: str | None = None) -> LearnedImageCodec:
     """The shipped codec, loaded once per process (or the given weights)."""
-    key = (str(lic_path), str(taef2_path))
+    key = (str(lic_path), str(taef2_path), precision)
     with _lock:
         if key not in _cache:
-            _cache[key] = LearnedImageCodec(lic_path, taef2_path)
+            _cache[key] = LearnedImageCodec(lic_path, taef2_path, precision=precision)
         return _cache[key]
