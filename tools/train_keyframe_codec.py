@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import sys
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cmvc_format.lic import taef2  # noqa: E402
+from cmvc_format.lic.codec import BLOCK, pad_to_multiple  # noqa: E402
 from cmvc_format.lic.transforms import CODE_STRIDE, LatentCodec  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -68,19 +68,13 @@ def _pictures(shared: Path):
             yield f"video:{path.name}#{i}", frames[i]
 
 
-def _pad_to(rgb: np.ndarray, multiple: int) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    ph, pw = -h % multiple, -w % multiple
-    return np.pad(rgb, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else rgb
-
-
 def prepare(cache: Path, shared: Path, encoder) -> dict:
     if cache.exists():
         return torch.load(cache, weights_only=True)
     names, latents = [], []
     t0 = time.time()
     for name, rgb in _pictures(shared):
-        rgb = _pad_to(rgb, taef2.STRIDE * CODE_STRIDE)
+        rgb = pad_to_multiple(rgb, BLOCK)
         x = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float() / 255
         with torch.inference_mode():
             latents.append(encoder(x)[0].half())

@@ -79,7 +79,7 @@ class LearnedImageCodec:
         """TAEF2 latent of the padded picture (the costly half of encoding,
         shared by all quality levels)."""
         torch = self._torch
-        padded = _pad(_check_picture(rgb), BLOCK)
+        padded = pad_to_multiple(_check_picture(rgb), BLOCK)
         x = torch.from_numpy(np.array(padded, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255
         x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self._autocast():
@@ -122,7 +122,7 @@ class LearnedImageCodec:
         with torch.inference_mode(), self._autocast():
             latent = self.model.synthesise(torch.from_numpy(symbols)[None].float(), head.quality)
             pixels = self.decoder(latent).float().clamp(0, 1)
-        out = (pixels[0].float().permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        out = (pixels[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
         return np.ascontiguousarray(out[:head.height, :head.width])
 
 
@@ -148,7 +148,8 @@ def _check_picture(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def _pad(rgb: np.ndarray, multiple: int) -> np.ndarray:
+def pad_to_multiple(rgb: np.ndarray, multiple: int) -> np.ndarray:
+    """Edge-replicated to the next multiple of `multiple` in height and width."""
     h, w = rgb.shape[:2]
     ph, pw = -h % multiple, -w % multiple
     return np.pad(rgb, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else rgb

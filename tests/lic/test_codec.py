@@ -120,3 +120,14 @@ def test_weights_are_named_by_their_hash():
     for path in WEIGHTS_DIR.glob("*.safetensors"):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert path.stem.endswith(digest[:8])
+
+
+def test_precisions_agree_within_the_conformance_tolerance(monkeypatch):
+    entry = _vectors()["vectors"][0]
+    payload = (VECTORS / entry["payload"]).read_bytes()
+    outs = {p: load_codec(precision=p).decode(payload) for p in ("fp32", "bf16")}
+    assert _psnr(outs["fp32"], outs["bf16"]) >= _vectors()["recon_tolerance_db"]
+    monkeypatch.setenv("CMVC_LIC_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="fp32 or bf16"):
+        load_codec(precision=None, lic_path=next(iter(sorted(
+            (Path(__file__).resolve().parents[2] / "cmvc_format/lic/weights").glob("lic-*.safetensors")))))
