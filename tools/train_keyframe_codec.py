@@ -68,9 +68,12 @@ def _pictures(shared: Path):
             yield f"video:{path.name}#{i}", frames[i]
 
 
-def prepare(cache: Path, shared: Path, encoder) -> dict:
+def prepare(cache: Path, shared: Path) -> dict:
     if cache.exists():
         return torch.load(cache, weights_only=True)
+    from cmvc_format.lic.weights_file import load_taef2
+
+    encoder, _ = load_taef2()
     names, latents = [], []
     t0 = time.time()
     for name, rgb in _pictures(shared):
@@ -224,11 +227,8 @@ def main(argv=None) -> int:
     ap.add_argument("--prepare-only", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from cmvc_format.lic.weights_file import load_taef2
-
-    encoder, _ = load_taef2()
     t0 = time.time()
-    data = prepare(args.cache, args.shared, encoder)
+    data = prepare(args.cache, args.shared)
     if args.prepare_only:
         return 0
     model, info = train(args, data)

@@ -39,14 +39,11 @@ MAX_SIZE = 65535
 class LearnedImageCodec:
     """Holds the loaded models; `encode` / `decode` are the whole API."""
 
-    def __init__(self, lic_path=None, taef2_path=None, threads: int | None = None,
-                 precision: str | None = None):
+    def __init__(self, lic_path=None, taef2_path=None, precision: str | None = None):
         import torch
 
         from .weights_file import WeightsError, find_weights, load_codec_weights, load_taef2, sha256_file
 
-        if threads:
-            torch.set_num_threads(threads)
         self._torch = torch
         self.model, self.tables, self.lic_sha256, needed = load_codec_weights(lic_path)
         taef2_path = taef2_path or find_weights("taef2")

@@ -103,10 +103,12 @@ class LatentCodec(nn.Module):
 
     # -- prior --------------------------------------------------------------
     def _cdf(self, v: torch.Tensor, quality: int) -> torch.Tensor:
-        """Mixture CDF at v (N, C, H, W); components broadcast on a new axis."""
-        loc = self.prior_loc[quality][None, :, None, None, :]
-        inv_scale = (-self.prior_log_scale[quality]).exp()[None, :, None, None, :]
-        weight = self.prior_logit[quality].softmax(-1)[None, :, None, None, :]
+        """Mixture CDF at v (N, C, H, W), in v's dtype (float64 for the
+        tables); components broadcast on a new last axis."""
+        dtype = v.dtype
+        loc = self.prior_loc[quality].to(dtype)[None, :, None, None, :]
+        inv_scale = (-self.prior_log_scale[quality].to(dtype)).exp()[None, :, None, None, :]
+        weight = self.prior_logit[quality].to(dtype).softmax(-1)[None, :, None, None, :]
         return (weight * torch.sigmoid((v[..., None] - loc) * inv_scale)).sum(-1)
 
     def likelihood(self, v: torch.Tensor, quality: int) -> torch.Tensor:
@@ -138,10 +140,8 @@ class LatentCodec(nn.Module):
         return radius, _integer_frequencies(pmf.numpy(), precision)
 
     def _cdf_f64(self, v: torch.Tensor, quality: int) -> torch.Tensor:
-        loc = self.prior_loc[quality].double()[:, None, :]
-        inv_scale = (-self.prior_log_scale[quality].double()).exp()[:, None, :]
-        weight = self.prior_logit[quality].double().softmax(-1)[:, None, :]
-        return (weight * torch.sigmoid((v[None, :, None] - loc) * inv_scale)).sum(-1)
+        """float64 CDF at the points v (1-D) for every channel: [C, len(v)]."""
+        return self._cdf(v.view(1, 1, -1, 1), quality)[0, :, :, 0]
 
 
 def _integer_frequencies(pmf, precision: int):

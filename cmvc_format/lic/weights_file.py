@@ -14,6 +14,7 @@ and is checked against that prefix when loaded, so a stream's model table
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,6 +31,15 @@ class WeightsError(RuntimeError):
 
 
 def sha256_file(path: Path) -> str:
+    """SHA-256 hex of a file; remembered per (path, size, mtime), because
+    locating, checking and naming the weights would otherwise read each
+    multi-MB file several times per load."""
+    st = Path(path).stat()
+    return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

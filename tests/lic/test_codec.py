@@ -29,8 +29,8 @@ def _png(path):
 
 
 def _psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 99.0 if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+    from tools.metrics.psnr import mse, psnr_from_mse
+    return psnr_from_mse(mse(a, b))
 
 
 def test_vectors_name_the_shipped_weights(codec):
@@ -131,3 +131,33 @@ def test_precisions_agree_within_the_conformance_tolerance(monkeypatch):
     with pytest.raises(ValueError, match="fp32 or bf16"):
         load_codec(precision=None, lic_path=next(iter(sorted(
             (Path(__file__).resolve().parents[2] / "cmvc_format/lic/weights").glob("lic-*.safetensors")))))
+
+
+def test_damaged_or_mismatched_weights_are_refused(tmp_path):
+    from cmvc_format.lic.codec import LearnedImageCodec
+    from cmvc_format.lic.weights_file import WEIGHTS_DIR, WeightsError, find_weights
+
+    lic = find_weights("lic")
+    damaged = tmp_path / lic.name
+    data = bytearray(lic.read_bytes())
+    data[-1] ^= 1
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="does not match its name"):
+        LearnedImageCodec(lic_path=damaged)
+    with pytest.raises(WeightsError, match="expected one lic"):
+        find_weights("lic", tmp_path / "nothing-here")
+    # A lic file that pins other TAEF2 weights than the ones given.
+    with pytest.raises(WeightsError, match="need TAEF2"):
+        LearnedImageCodec(lic_path=lic, taef2_path=lic)
+    assert WEIGHTS_DIR.is_dir()
+
+
+def test_shipped_tables_are_the_ones_the_shipped_prior_gives():
+    """The tables are normative; they must follow from the stored prior, so
+    re-exporting the same weights cannot change a bitstream."""
+    from cmvc_format.lic.weights_file import load_codec_weights
+    model, tables, _, _ = load_codec_weights()
+    for q, table in tables.items():
+        radius, freq = model.quantized_tables(q)
+        assert radius == table.radius
+        np.testing.assert_array_equal(freq, table.frequencies)
