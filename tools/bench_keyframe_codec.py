@@ -20,10 +20,8 @@ What is counted and measured (the choices other benchmarks make differently):
     delimiters dropped.  Decoded with dav1d.  The RGB<->YUV conversions are
     ffmpeg_bridge.colors' (swscale, bit-exact) and their loss counts against AVIF.
     Sizes are padded to a multiple of 8 like the repo's AV1 keyframes (Kodak
-    needs none).  The repo's AV1 *track* encoder is not reused: in its low-delay
-    configuration a lone key frame gets a much finer quantizer than the crf says
-    (kodim01 at crf 63: 0.33 bpp / 27.2 dB, against 0.019 bpp / 21.1 dB here), so
-    it cannot reach the low rates this benchmark is about.
+    needs none).  The repo's AV1 *track* encoder is not reused: AVIF is the
+    anchor the issue names, and still-picture mode is what AVIF files use.
   - webp: Pillow (libwebp), lossy, method=6; the VP8 chunk (RIFF header dropped).
   - jpeg: Pillow (libjpeg), optimize=True, 4:2:0; the codestream without the
     JFIF APP0 segment.

@@ -4,9 +4,13 @@ bitrate of SVT-AV1 crf 63 (preset 8) must have LPIPS (AlexNet) no worse than
 that SVT-AV1 encode; and the encoder must reach a quarter of that bitrate.
 
     python tools/check_quality_target.py [CLIP ...] [--max-frames N] [--generator rife]
-        [--out tools/results/quality_target.json]
+        [--rates 0.75,0.25] [--vmaf] [--x265] [--out tools/results/quality_target.json]
 
-Default clips: ../shared/media/video/*.mp4 (not shipped with the project).
+Every encode is scored against the source: kbps, bpp, PSNR (RGB), LPIPS
+(AlexNet), with --vmaf VMAF v0.6.1, and encode/decode fps (wall clock, one
+process at a time).  --x265 adds x265 crf 51 (preset medium, info=0) at its
+floor as a second anchor.  Default clips: ../shared/media/video/*.mp4 (not
+shipped with the project).
 """
 from __future__ import annotations
 
@@ -52,16 +56,31 @@ def psnr_mean(ref, dist) -> float:
     return float(np.mean(vals))
 
 
-def svt_anchor(src: str, frames: int, tmp: str, fps: float) -> tuple[float, str]:
-    out = os.path.join(tmp, "svt.mkv")
+ANCHORS = {
+    "svtav1_crf63": ["-c:v", "libsvtav1", "-crf", "63", "-preset", "8"],
+    "x265_crf51": ["-c:v", "libx265", "-crf", "51", "-x265-params", "info=0:log-level=error"],
+}
+
+
+def anchor(name: str, src: str, frames: int, tmp: str, fps: float) -> tuple[float, str, float]:
+    """(kbps, encoded file, encode seconds) of a classical anchor at its floor."""
+    out = os.path.join(tmp, f"{name}.mkv")
+    t0 = time.perf_counter()
     subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", src, "-frames:v", str(frames), "-an",
-                    "-c:v", "libsvtav1", "-crf", "63", "-preset", "8", "-pix_fmt", "yuv420p", out],
+                    *ANCHORS[name], "-pix_fmt", "yuv420p", out],
                    check=True, env=dict(os.environ, SVT_LOG="1"))
+    seconds = time.perf_counter() - t0
     # elementary stream bytes: the sum of packet sizes (container overhead excluded)
     import av
     with av.open(out) as c:
         size = sum(p.size for p in c.demux(c.streams.video[0]))
-    return size * 8 / (frames / fps) / 1000, out
+    return size * 8 / (frames / fps) / 1000, out, seconds
+
+
+def to_y4m(path: str, out: str, frames: int) -> str:
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", path, "-frames:v", str(frames),
+                    "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", "-strict", "-1", out], check=True)
+    return out
 
 
 def run_cli(*args) -> None:
@@ -73,8 +92,13 @@ def main(argv=None) -> int:
     ap.add_argument("clips", nargs="*")
     ap.add_argument("--max-frames", type=int, default=250)
     ap.add_argument("--generator", default="rife")
+    ap.add_argument("--rates", default="0.75,0.25",
+                    help="CMVC target rates as fractions of the SVT-AV1 crf 63 rate")
+    ap.add_argument("--vmaf", action="store_true", help="also score VMAF v0.6.1")
+    ap.add_argument("--x265", action="store_true", help="also run x265 crf 51 as an anchor")
     ap.add_argument("--out", default=str(ROOT / "tools" / "results" / "quality_target.json"))
     a = ap.parse_args(argv)
+    rates = [float(r) for r in a.rates.split(",")]
     clips = a.clips or sorted(str(p) for p in (ROOT.parent / "shared" / "media" / "video").glob("*.mp4"))
     from tools.metrics.lpips import LPIPS
     net = LPIPS("alex")
@@ -82,14 +106,36 @@ def main(argv=None) -> int:
     for clip in clips:
         src = read_video(clip, max_frames=a.max_frames)
         n, fps = len(src.frames), float(src.fps)
+        pixels = n * src.width * src.height
         with tempfile.TemporaryDirectory() as tmp:
-            svt_kbps, svt_file = svt_anchor(clip, n, tmp, fps)
-            svt = read_video(svt_file).frames
+            ref_y4m = to_y4m(clip, os.path.join(tmp, "ref.y4m"), n) if a.vmaf else None
+
+            def score(decoded: str, kbps: float) -> dict:
+                got = read_video(decoded).frames
+                if len(got) != n:
+                    raise SystemExit(f"{decoded}: {len(got)} frames, source has {n}")
+                r = {"kbps": round(kbps, 3), "bpp": round(kbps * 1000 * (n / fps) / pixels, 6),
+                     "lpips": round(lpips_mean(src.frames, got, net), 4),
+                     "psnr": round(psnr_mean(src.frames, got), 3)}
+                if a.vmaf:
+                    from tools.metrics.vmaf import vmaf
+                    dist = decoded if decoded.endswith(".y4m") else \
+                        to_y4m(decoded, decoded + ".y4m", n)
+                    r["vmaf"] = round(vmaf(Path(ref_y4m), Path(dist))["vmaf"], 2)
+                return r
+
             row = {"clip": os.path.basename(clip), "frames": n, "size": f"{src.width}x{src.height}",
-                   "fps": fps, "svtav1_crf63": {"kbps": round(svt_kbps, 3),
-                                                "lpips": round(lpips_mean(src.frames, svt, net), 4),
-                                                "psnr": round(psnr_mean(src.frames, svt), 3)}}
-            for label, factor in (("cmvc_75pct", 0.75), ("cmvc_25pct", 0.25)):
+                   "fps": fps}
+            for name in ["svtav1_crf63"] + (["x265_crf51"] if a.x265 else []):
+                kbps, file, enc_s = anchor(name, clip, n, tmp, fps)
+                t0 = time.perf_counter()
+                dec = to_y4m(file, os.path.join(tmp, f"{name}.y4m"), n)
+                dec_s = time.perf_counter() - t0
+                row[name] = score(dec, kbps)
+                row[name].update(encode_fps=round(n / enc_s, 2), decode_fps=round(n / dec_s, 2))
+            svt_kbps = row["svtav1_crf63"]["kbps"]
+            for factor in rates:
+                label = f"cmvc_{round(factor * 100)}pct"
                 target = svt_kbps * factor
                 cm = os.path.join(tmp, f"{label}.cmvc")
                 dec = os.path.join(tmp, f"{label}.y4m")
@@ -99,20 +145,19 @@ def main(argv=None) -> int:
                 t1 = time.perf_counter()
                 run_cli("ffmpeg_bridge.cli.decode", cm, dec, "-q", "--generator", a.generator)
                 t2 = time.perf_counter()
-                got = read_video(dec).frames
                 kbps = os.path.getsize(cm) * 8 / (n / fps) / 1000
-                row[label] = {"target_kbps": round(target, 3), "kbps": round(kbps, 3),
-                              "lpips": round(lpips_mean(src.frames, got, net), 4),
-                              "psnr": round(psnr_mean(src.frames, got), 3),
+                row[label] = {"target_kbps": round(target, 3), **score(dec, kbps),
                               "encode_fps": round(n / (t1 - t0), 2), "decode_fps": round(n / (t2 - t1), 2)}
-            row["meets_target"] = (row["cmvc_75pct"]["kbps"] <= 0.75 * svt_kbps * 1.0001
-                                   and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
-            row["reaches_quarter"] = row["cmvc_25pct"]["kbps"] <= 0.25 * svt_kbps * 1.10
+            if "cmvc_75pct" in row:
+                row["meets_target"] = (row["cmvc_75pct"]["kbps"] <= 0.75 * svt_kbps * 1.0001
+                                       and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
+            if "cmvc_25pct" in row:
+                row["reaches_quarter"] = row["cmvc_25pct"]["kbps"] <= 0.25 * svt_kbps * 1.10
         print(json.dumps(row), file=sys.stderr)
         results.append(row)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps({"generator": a.generator, "max_frames": a.max_frames,
-                                       "clips": results}, indent=1) + "\n")
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps({"generator": a.generator, "max_frames": a.max_frames,
+                                           "rates": rates, "clips": results}, indent=1) + "\n")
     print(f"wrote {a.out}", file=sys.stderr)
     return 0
 

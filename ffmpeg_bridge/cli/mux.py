@@ -23,8 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     rate = p.add_argument_group("rate")
     rate.add_argument("--target-kbps", type=float, help="pick keyframe density and quality to land "
                       "near this bitrate (of the CMVC stream)")
-    rate.add_argument("--quality", type=int, metavar="Q", help="keyframe codec quality on the "
-                      "codec's own scale: av1 crf 1 (best) to 63 (smallest), default 50; lic level "
+    rate.add_argument("--quality", type=float, metavar="Q", help="keyframe codec quality on the "
+                      "codec's own scale: av1 crf 1 (best) to 70 (smallest) in steps of 0.25, "
+                      "default 50; lic level "
                       "0 (smallest) to 7 (best), default 4; or chosen by --target-kbps")
     rate.add_argument("--keyframe-scale", type=float, help="code keyframes at this fraction of the "
                       "picture size (e.g. 0.5); default 1, or chosen by --target-kbps")
@@ -75,9 +76,11 @@ def main_args(a: argparse.Namespace) -> int:
     if a.quality is not None:
         from ..keyframe_codecs import quality_scale
         scale = quality_scale(a.keyframe_codec)
-        if not scale.valid[0] <= a.quality <= scale.valid[1]:
-            raise CLIError(f"--quality for {a.keyframe_codec} must be {scale.valid[0]}..{scale.valid[1]} "
-                           f"({scale.meaning})")
+        if not scale.accepts(a.quality):
+            raise CLIError(f"--quality for {a.keyframe_codec} must be {scale.valid[0]:g}.."
+                           f"{scale.valid[1]:g} ({scale.meaning})")
+        if scale.step == 1:
+            a.quality = int(a.quality)
     if a.target_kbps is not None and a.target_kbps <= 0:
         raise CLIError("--target-kbps must be positive")
     if a.keyframe_scale is not None and not 0 < a.keyframe_scale <= 1:

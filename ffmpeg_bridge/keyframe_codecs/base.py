@@ -2,7 +2,10 @@
 
 A *track encoder* turns the keyframes of a stream, in order, into payloads;
 a payload is either random-access (decodable alone) or predicted from the
-previous keyframe of the track.  A *track decoder* reverses it, restarting
+previous keyframe of the track.  Keyframes reach the encoder a random-access
+group at a time (one random-access keyframe and the predicted ones up to the
+next), so a codec may code them out of order inside the group, as AV1's
+hierarchical prediction does, as long as payload k still yields keyframe k.  A *track decoder* reverses it, restarting
 at every random-access payload.  Intra-only codecs simply make every payload
 random-access.  The learned codec plugs in through the same two classes.
 """
@@ -31,6 +34,13 @@ class TrackEncoder(ABC):
     @abstractmethod
     def encode(self, rgb: np.ndarray, *, random_access: bool) -> bytes:
         """The payload data of the next keyframe of the track."""
+
+    def encode_group(self, pictures: list[np.ndarray]) -> list[bytes]:
+        """The payloads of one random-access group, in order: the first is
+        random-access, the others are predicted (random-access too when the
+        codec is not predictive)."""
+        return [self.encode(p, random_access=i == 0 or not self.predictive)
+                for i, p in enumerate(pictures)]
 
     def close(self) -> None:
         """Release encoder resources."""
