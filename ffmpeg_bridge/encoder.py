@@ -265,17 +265,16 @@ def build_stream(clip: Clip, plan: Plan, opts: EncodeOptions, keyframes: list[in
     buf = io.BytesIO()
     writer = StreamWriter(buf, header)
     prev: KeyframeRefId | None = None
-    per_segment: dict[int, list[int]] = {}
-    for i, e in enumerate(entries):
-        per_segment.setdefault(e[0], []).append(i)
+    i = 0  # entries are in segment order
     for si, (a, b) in enumerate(plan.segments):
         offsets, payloads = [], []
-        for i in per_segment.get(si, []):
+        while i < len(entries) and entries[i][0] == si:
             _, number, k, rap = entries[i]
             payloads.append(KeyframePayload(number, enc.codec_id, cw, ch, data[i],
                                             random_access=rap, refs=[] if rap else [prev]))
             offsets.append(k - a)
             prev = KeyframeRefId(si, number)
+            i += 1
         # No GENP: an IT2V decode needs only the interpolator, which the
         # model table already names (a GENP would cost ~29 bytes a segment).
         writer.write_segment(Segment(
@@ -331,6 +330,17 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
     ladder = scale_of_codec.ladder  # the rate controller's search space, best quality first
     q_mid = fixed_quality if fixed_quality is not None else scale_of_codec.default
 
+    def best_fitting(lo: int, hi: int, make) -> RatePoint:
+        """make(q) at the best quality of ladder[lo:hi + 1] whose size fits
+        (ladder[hi] if none does)."""
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if make(ladder[mid]).size <= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        return make(ladder[hi])
+
     def fit(o, sc) -> RatePoint:
         if o.strategy == "similarity" and o.threshold is None:
             ths = _thresholds()
@@ -346,14 +356,7 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
             th = o.threshold
         if fixed_quality is not None:
             return point(o, th, fixed_quality, sc)
-        lo, hi = 0, len(ladder) - 1
-        while lo < hi:  # best quality on the ladder whose size fits
-            mid = (lo + hi) // 2
-            if point(o, th, ladder[mid], sc).size <= target:
-                hi = mid
-            else:
-                lo = mid + 1
-        return point(o, th, ladder[hi], sc)
+        return best_fitting(0, len(ladder) - 1, lambda q: point(o, th, q, sc))
 
     gaps = [opts.max_gap_seconds]
     while gaps[-1] is not None and gaps[-1] < clip.duration:
@@ -374,16 +377,11 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
     # difference on quality while it still fits.
     final = point(o, chosen.threshold, chosen.quality, chosen.scale, "final")
     if fixed_quality is None and final.size <= target:
-        # Best rung within FINAL_RUNGS above the chosen one that still fits.
+        # Best rung within FINAL_RUNGS above the chosen one that still fits
+        # (the chosen one fits, so the search never goes below it).
         rung = ladder.index(chosen.quality)
-        lo, hi = max(0, rung - FINAL_RUNGS), rung
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if point(o, chosen.threshold, ladder[mid], chosen.scale, "final").size <= target:
-                hi = mid
-            else:
-                lo = mid + 1
-        final = point(o, chosen.threshold, ladder[hi], chosen.scale, "final")
+        final = best_fitting(max(0, rung - FINAL_RUNGS), rung,
+                             lambda q: point(o, chosen.threshold, q, chosen.scale, "final"))
     return final
 
 
