@@ -5,7 +5,8 @@ a payload is either random-access (decodable alone) or predicted from the
 previous keyframe of the track.  Keyframes reach the encoder a random-access
 group at a time (one random-access keyframe and the predicted ones up to the
 next), so a codec may code them out of order inside the group, as AV1's
-hierarchical prediction does, as long as payload k still yields keyframe k.  A *track decoder* reverses it, restarting
+hierarchical prediction does, as long as payload k still yields keyframe k.
+A *track decoder* reverses it, restarting
 at every random-access payload.  Intra-only codecs simply make every payload
 random-access.  The learned codec plugs in through the same two classes.
 """
