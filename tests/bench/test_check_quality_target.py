@@ -1,0 +1,33 @@
+"""tools/check_quality_target.py end to end on the bundled sample (8 frames,
+blend in-betweens, so it runs in seconds): anchors, CMVC rates, every score."""
+import json
+from pathlib import Path
+
+from tools import check_quality_target
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "person_walk_384x216.mp4"
+
+
+def test_scores_anchors_and_cmvc_rates(tmp_path):
+    out = tmp_path / "qt.json"
+    assert check_quality_target.main([str(SAMPLE), "--max-frames", "8", "--generator", "blend",
+                                      "--rates", "0.75,0.25", "--vmaf", "--x265",
+                                      "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["rates"] == [0.75, 0.25]
+    (row,) = doc["clips"]
+    assert row["frames"] == 8 and row["size"] == "384x216"
+    svt = row["svtav1_crf63"]["kbps"]
+    for name in ("svtav1_crf63", "x265_crf51", "cmvc_75pct", "cmvc_25pct"):
+        r = row[name]
+        assert r["kbps"] > 0 and r["bpp"] > 0
+        assert 0 <= r["lpips"] < 1 and 10 < r["psnr"] < 60 and 0 <= r["vmaf"] <= 100
+        assert r["encode_fps"] > 0 and r["decode_fps"] > 0
+    assert abs(row["cmvc_75pct"]["target_kbps"] - 0.75 * svt) < 0.01
+    # the verdicts follow from the numbers beside them
+    assert row["meets_target"] == (row["cmvc_75pct"]["kbps"] <= 0.75 * svt * 1.0001
+                                   and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
+    assert row["reaches_quarter"] == (row["cmvc_25pct"]["kbps"] <= 0.25 * svt * 1.10)
+    # a lower rate costs quality
+    assert row["cmvc_25pct"]["kbps"] < row["cmvc_75pct"]["kbps"]
+    assert row["cmvc_25pct"]["lpips"] > row["cmvc_75pct"]["lpips"]
