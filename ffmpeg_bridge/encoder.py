@@ -40,7 +40,7 @@ class EncodeOptions:
     threshold: float | None = None      # keyframe threshold (similarity/mse); None = default or rate control
     interval: int | None = None         # uniform strategy spacing, frames
     min_gap: int = 1
-    max_gap_seconds: float | None = 0.5
+    max_gap_seconds: float | None = 0.25
     quality: float | None = None        # keyframe codec quality (its own scale); None = default or rate control
     target_kbps: float | None = None
     keyframe_scale: float | None = None  # keyframes coded at this fraction of the size; None = 1 or rate control
@@ -303,12 +303,14 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
     ``opts.target_kbps``.
 
     Order of preference, from measurements with RIFE (LPIPS, issue 3 notes):
-    keyframes at most ``max_gap_seconds`` apart (0.5 s beat 1, 2 and 10 s on
-    both carphone and Big Buck Bunny at 75% of SVT-AV1's floor rate); within
-    that, the densest similarity threshold that fits at a mid quality; then
-    the codec quality for the last +-10%.  Only when even that cannot fit is
-    the gap allowed to grow (x2 each step), and only after that are keyframes
-    coded smaller (halving the size cost far more LPIPS than sparser keyframes).
+    keyframes at most ``max_gap_seconds`` apart; within that, the densest
+    similarity threshold that fits at a mid quality; then the codec quality
+    for the last +-10%.  The gap then doubles while doubling it lets the
+    keyframes be coded more than the codec's ``density_cost`` finer (dense
+    keyframes won on fast-moving clips, sparse ones where density costs much
+    quality), and also whenever the rate cannot be met otherwise.  Only after
+    that are keyframes coded smaller (halving the size cost far more LPIPS
+    than sparser keyframes).
     """
     from dataclasses import replace
 
@@ -364,13 +366,22 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
     if gaps[-1] is not None:
         gaps.append(None)
     scales = (opts.keyframe_scale,) if opts.keyframe_scale else SCALES
+    density_cost = scale_of_codec.density_cost if fixed_quality is None else None
     chosen = None
     for sc in scales:
-        for gap in gaps:
+        for i, gap in enumerate(gaps):
             chosen = fit(replace(opts, max_gap_seconds=gap), sc)
             if chosen.size <= target * 1.10:
                 break
         if chosen.size <= target * 1.10:
+            # Sparser while density costs too much quality (ladder index:
+            # higher is coarser, one rung per scale step).
+            while density_cost is not None and i + 1 < len(gaps):
+                sparser = fit(replace(opts, max_gap_seconds=gaps[i + 1]), sc)
+                if (sparser.size > target * 1.10 or ladder.index(chosen.quality)
+                        - ladder.index(sparser.quality) <= density_cost / scale_of_codec.step):
+                    break
+                chosen, i = sparser, i + 1
             break
     o = chosen.options
     # The kept encode is slower and smaller than the trial ones: spend the
@@ -406,7 +417,8 @@ def encode(clip: Clip, opts: EncodeOptions) -> tuple[bytes, dict]:
     report.update({
         "frames": len(clip.frames), "width": clip.width, "height": clip.height,
         "fps": float(clip.fps), "keyframes": len(point.keyframes), "quality": point.quality,
-        "keyframe_scale": point.scale, "threshold": point.threshold, "bytes": point.size,
+        "keyframe_scale": point.scale, "threshold": point.threshold,
+        "max_gap_seconds": (point.options or opts).max_gap_seconds, "bytes": point.size,
         "kbps": round(kbps, 3), "target_kbps": opts.target_kbps,
         "bpp": round(point.size * 8 / (len(clip.frames) * clip.width * clip.height), 6),
         "encode_seconds": round(seconds, 3),

@@ -40,9 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "distance, default 0.15; mse: mean squared error, default 200)")
     kf.add_argument("--interval", type=int, help="frames between keyframes for --keyframe-strategy uniform")
     kf.add_argument("--min-gap", type=int, default=1, help="fewest frames between keyframes (default 1)")
-    kf.add_argument("--max-gap-seconds", type=float, default=0.5,
-                    help="keyframes at most this far apart (default 0.5; with --target-kbps the "
-                         "gap grows only when the rate cannot be met otherwise)")
+    kf.add_argument("--max-gap-seconds", type=float, default=0.25,
+                    help="keyframes at most this far apart (default 0.25; with --target-kbps the "
+                         "gap grows where denser keyframes would cost too much quality, or the "
+                         "rate cannot be met otherwise)")
     kf.add_argument("--segment-seconds", type=float, default=5.0,
                     help="longest segment (one pair of captions each; default 5)")
     kf.add_argument("--rap-seconds", type=float, default=10.0,

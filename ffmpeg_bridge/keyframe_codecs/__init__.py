@@ -20,6 +20,9 @@ class QualityScale:
     default: float
     meaning: str
     step: float = 1             # --quality must be a multiple of this
+    #: How much coarser (in these units) the rate controller lets keyframes
+    #: get for twice as many of them; None: it never trades density back.
+    density_cost: float | None = None
 
     def accepts(self, q: float) -> bool:
         return self.valid[0] <= q <= self.valid[1] and float(q / self.step).is_integer()
@@ -32,8 +35,16 @@ class QualityScale:
 #: 20..63: with 63..70 on its ladder it kept dense keyframes at crf 68.75
 #: on carphone at 3.1 kbps (LPIPS 0.361) where growing the keyframe gap at
 #: crf 63 gave 0.221.
+#:
+#: density_cost, measured with RIFE at 75% of SVT-AV1's floor rate (issue 3,
+#: fourth session; crf of the kept encodes, LPIPS-Alex): halving the keyframe
+#: gap from 0.5 s to 0.25 s cost bikes 2 crf and won (0.208 vs 0.225), Big
+#: Buck Bunny 3.5 and won (0.131 vs 0.138), carphone 9 and lost (0.128 vs
+#: 0.122); from 1 s to 0.5 s cost one-by-one-person-detection 3.75 and won
+#: (0.101 vs 0.104).  Going down to 0.125 s lost on bikes (crf 62.75, 0.215),
+#: so the CLI starts from 0.25 s.
 _AV1 = QualityScale(tuple(20 + i / 4 for i in range(173)), (1, 70), 50,
-                    "crf, 1 (best) to 70 (smallest), in steps of 0.25", 0.25)
+                    "crf, 1 (best) to 70 (smallest), in steps of 0.25", 0.25, density_cost=6)
 _RAW = QualityScale((0,), (0, 0), 0, "none (raw is lossless)")
 
 
