@@ -99,7 +99,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "tools" / "results" / "quality_target.json"))
     a = ap.parse_args(argv)
     rates = [float(r) for r in a.rates.split(",")]
-    clips = a.clips or sorted(str(p) for p in (ROOT.parent / "shared" / "media" / "video").glob("*.mp4"))
+    shared = ROOT.parent / "shared" / "media" / "video"
+    clips = a.clips or sorted(str(p) for p in shared.glob("*.mp4"))
+    if not clips:
+        ap.error(f"no clips given and none in {shared}")
     from tools.metrics.lpips import LPIPS
     net = LPIPS("alex")
     results = []

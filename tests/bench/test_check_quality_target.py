@@ -31,3 +31,15 @@ def test_scores_anchors_and_cmvc_rates(tmp_path):
     # a lower rate costs quality
     assert row["cmvc_25pct"]["kbps"] < row["cmvc_75pct"]["kbps"]
     assert row["cmvc_25pct"]["lpips"] > row["cmvc_75pct"]["lpips"]
+
+
+def test_no_clips_is_an_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(check_quality_target, "ROOT", tmp_path / "repo")  # no ../shared beside it
+    try:
+        check_quality_target.main(["--out", str(tmp_path / "qt.json")])
+    except SystemExit as e:
+        assert e.code == 2
+    else:
+        raise AssertionError("no error without clips")
+    assert "no clips given" in capsys.readouterr().err
+    assert not (tmp_path / "qt.json").exists()
