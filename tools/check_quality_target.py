@@ -8,9 +8,10 @@ that SVT-AV1 encode; and the encoder must reach a quarter of that bitrate.
 
 Every encode is scored against the source: kbps, bpp, PSNR (RGB), LPIPS
 (AlexNet), with --vmaf VMAF v0.6.1, and encode/decode fps (wall clock, one
-process at a time).  --x265 adds x265 crf 51 (preset medium, info=0) at its
-floor as a second anchor.  Default clips: ../shared/media/video/*.mp4 (not
-shipped with the project).
+process at a time); CMVC rows also say what the rate controller chose
+(keyframe count, codec quality, keyframe gap and scale).  --x265 adds x265
+crf 51 (preset medium, info=0) at its floor as a second anchor.  Default
+clips: ../shared/media/video/*.mp4 (not shipped with the project).
 """
 from __future__ import annotations
 
@@ -143,14 +144,20 @@ def main(argv=None) -> int:
                 cm = os.path.join(tmp, f"{label}.cmvc")
                 dec = os.path.join(tmp, f"{label}.y4m")
                 t0 = time.perf_counter()
+                report = os.path.join(tmp, f"{label}.json")
                 run_cli("ffmpeg_bridge.cli.mux", clip, cm, "-q", "--max-frames", str(n),
-                        "--target-kbps", f"{target:.4f}")
+                        "--target-kbps", f"{target:.4f}", "--report", report)
                 t1 = time.perf_counter()
                 run_cli("ffmpeg_bridge.cli.decode", cm, dec, "-q", "--generator", a.generator)
                 t2 = time.perf_counter()
                 kbps = os.path.getsize(cm) * 8 / (n / fps) / 1000
+                chosen = json.loads(Path(report).read_text())
                 row[label] = {"target_kbps": round(target, 3), **score(dec, kbps),
-                              "encode_fps": round(n / (t1 - t0), 2), "decode_fps": round(n / (t2 - t1), 2)}
+                              "encode_fps": round(n / (t1 - t0), 2), "decode_fps": round(n / (t2 - t1), 2),
+                              # what the rate controller chose
+                              "keyframes": chosen["keyframes"], "quality": chosen["quality"],
+                              "max_gap_seconds": chosen["max_gap_seconds"],
+                              "keyframe_scale": chosen["keyframe_scale"]}
             if "cmvc_75pct" in row:
                 row["meets_target"] = (row["cmvc_75pct"]["kbps"] <= 0.75 * svt_kbps * 1.0001
                                        and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])

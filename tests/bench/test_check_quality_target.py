@@ -24,6 +24,11 @@ def test_scores_anchors_and_cmvc_rates(tmp_path):
         assert 0 <= r["lpips"] < 1 and 10 < r["psnr"] < 60 and 0 <= r["vmaf"] <= 100
         assert r["encode_fps"] > 0 and r["decode_fps"] > 0
     assert abs(row["cmvc_75pct"]["target_kbps"] - 0.75 * svt) < 0.01
+    for name in ("cmvc_75pct", "cmvc_25pct"):  # what the rate controller chose
+        r = row[name]
+        assert 2 <= r["keyframes"] <= 8 and 20 <= r["quality"] <= 63
+        assert r["max_gap_seconds"] is None or r["max_gap_seconds"] >= 0.25  # None: no limit
+        assert r["keyframe_scale"] in (1.0, 0.5, 0.25)
     # the verdicts follow from the numbers beside them
     assert row["meets_target"] == (row["cmvc_75pct"]["kbps"] <= 0.75 * svt * 1.0001
                                    and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
