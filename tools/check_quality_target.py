@@ -5,6 +5,7 @@ that SVT-AV1 encode; and the encoder must reach a quarter of that bitrate.
 
     python tools/check_quality_target.py [CLIP ...] [--max-frames N] [--generator rife]
         [--rates 0.75,0.25] [--vmaf] [--x265] [--out tools/results/quality_target.json]
+    python tools/check_quality_target.py --replot [--out ...]   # redraw the .png only
 
 Every encode is scored against the source: kbps, bpp, PSNR (RGB), LPIPS
 (AlexNet), with --vmaf VMAF v0.6.1, and encode/decode fps (wall clock, one
@@ -88,6 +89,43 @@ def run_cli(*args) -> None:
     subprocess.run([sys.executable, "-m", *args], check=True, cwd=ROOT)
 
 
+def plot(doc: dict, path: Path) -> None:
+    """LPIPS against kbps, one panel per clip: the CMVC rates as a curve, the
+    anchors as points, and the target (75% of SVT-AV1's rate, its LPIPS) as
+    the corner of a shaded box CMVC's 75% point must fall in."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clips = doc["clips"]
+    cols = min(3, len(clips))
+    rows = -(-len(clips) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    for ax, row in zip(axes.flat, clips):
+        svt = row["svtav1_crf63"]
+        ax.fill_between([0, 0.75 * svt["kbps"]], 0, svt["lpips"], color="tab:green", alpha=0.12,
+                        label="target")
+        cm = sorted((v["kbps"], v["lpips"]) for k, v in row.items() if k.startswith("cmvc_"))
+        ax.plot(*zip(*cm), marker="o", color="tab:blue", label="CMVC (IT2V, RIFE)")
+        for name, label, marker, color in (("svtav1_crf63", "SVT-AV1 crf 63", "s", "tab:red"),
+                                           ("x265_crf51", "x265 crf 51", "^", "tab:orange")):
+            if name in row:
+                ax.plot(row[name]["kbps"], row[name]["lpips"], marker=marker, linestyle="",
+                        markersize=8, color=color, label=label)
+        ax.set_xlim(0, 1.1 * max(svt["kbps"], *(k for k, _ in cm)))
+        ax.set_ylim(0, 1.1 * max(v["lpips"] for k, v in row.items() if isinstance(v, dict)))
+        ax.set_title(f"{row['clip']} ({row['size']}, {row['frames']} fr)", fontsize=9)
+        ax.set_xlabel("kbps")
+        ax.set_ylabel("LPIPS-Alex (lower is better)")
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(clips):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clips", nargs="*")
@@ -97,8 +135,20 @@ def main(argv=None) -> int:
                     help="CMVC target rates as fractions of the SVT-AV1 crf 63 rate")
     ap.add_argument("--vmaf", action="store_true", help="also score VMAF v0.6.1")
     ap.add_argument("--x265", action="store_true", help="also run x265 crf 51 as an anchor")
-    ap.add_argument("--out", default=str(ROOT / "tools" / "results" / "quality_target.json"))
+    ap.add_argument("--out", default=str(ROOT / "tools" / "results" / "quality_target.json"),
+                    help="results JSON; the plot goes beside it (.png)")
+    ap.add_argument("--replot", action="store_true",
+                    help="only redraw the plot from an existing --out JSON")
     a = ap.parse_args(argv)
+    out = Path(a.out)
+    if a.replot:
+        try:
+            doc = json.loads(out.read_text())
+        except (OSError, ValueError) as e:
+            ap.error(f"--replot: cannot read {out}: {e}")
+        plot(doc, out.with_suffix(".png"))
+        print(f"wrote {out.with_suffix('.png')}", file=sys.stderr)
+        return 0
     rates = [float(r) for r in a.rates.split(",")]
     shared = ROOT.parent / "shared" / "media" / "video"
     clips = a.clips or sorted(str(p) for p in shared.glob("*.mp4"))
@@ -165,10 +215,11 @@ def main(argv=None) -> int:
                 row["reaches_quarter"] = row["cmvc_25pct"]["kbps"] <= 0.25 * svt_kbps * 1.10
         print(json.dumps(row), file=sys.stderr)
         results.append(row)
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps({"generator": a.generator, "max_frames": a.max_frames,
-                                           "rates": rates, "clips": results}, indent=1) + "\n")
-    print(f"wrote {a.out}", file=sys.stderr)
+        doc = {"generator": a.generator, "max_frames": a.max_frames, "rates": rates, "clips": results}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc, indent=1) + "\n")
+    plot(doc, out.with_suffix(".png"))
+    print(f"wrote {out} and {out.with_suffix('.png')}", file=sys.stderr)
     return 0
 
 

@@ -36,6 +36,22 @@ def test_scores_anchors_and_cmvc_rates(tmp_path):
     # a lower rate costs quality
     assert row["cmvc_25pct"]["kbps"] < row["cmvc_75pct"]["kbps"]
     assert row["cmvc_25pct"]["lpips"] > row["cmvc_75pct"]["lpips"]
+    png = out.with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # --replot redraws the plot from the JSON alone
+    png.unlink()
+    assert check_quality_target.main(["--replot", "--out", str(out)]) == 0
+    assert png.stat().st_size > 1000
+
+
+def test_replot_without_results_is_an_error(tmp_path, capsys):
+    try:
+        check_quality_target.main(["--replot", "--out", str(tmp_path / "none.json")])
+    except SystemExit as e:
+        assert e.code == 2
+    else:
+        raise AssertionError("no error without a results file")
+    assert "cannot read" in capsys.readouterr().err
 
 
 def test_no_clips_is_an_error(tmp_path, monkeypatch, capsys):
