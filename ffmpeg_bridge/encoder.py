@@ -315,6 +315,7 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
     from dataclasses import replace
 
     target = opts.target_kbps * 1000 / 8 * clip.duration
+    within = target * 1.10  # "lands near": up to 10% over
     cache: dict = {}
     keyframes: dict = {}  # (gap, threshold) -> keyframes: independent of quality and scale
 
@@ -371,14 +372,14 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
     for sc in scales:
         for i, gap in enumerate(gaps):
             chosen = fit(replace(opts, max_gap_seconds=gap), sc)
-            if chosen.size <= target * 1.10:
+            if chosen.size <= within:
                 break
-        if chosen.size <= target * 1.10:
+        if chosen.size <= within:
             # Sparser while density costs too much quality (ladder index:
             # higher is coarser, one rung per scale step).
             while density_cost is not None and i + 1 < len(gaps):
                 sparser = fit(replace(opts, max_gap_seconds=gaps[i + 1]), sc)
-                if (sparser.size > target * 1.10 or ladder.index(chosen.quality)
+                if (sparser.size > within or ladder.index(chosen.quality)
                         - ladder.index(sparser.quality) <= density_cost / scale_of_codec.step):
                     break
                 chosen, i = sparser, i + 1

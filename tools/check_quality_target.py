@@ -31,11 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ffmpeg_bridge.video_io import read_video  # noqa: E402
-
-
-def ffmpeg() -> str:
-    import imageio_ffmpeg
-    return imageio_ffmpeg.get_ffmpeg_exe()
+from tools.metrics.vmaf import ffmpeg_exe  # noqa: E402
 
 
 def lpips_mean(ref: list[np.ndarray], dist: list[np.ndarray], net) -> float:
@@ -68,7 +64,7 @@ def anchor(name: str, src: str, frames: int, tmp: str, fps: float) -> tuple[floa
     """(kbps, encoded file, encode seconds) of a classical anchor at its floor."""
     out = os.path.join(tmp, f"{name}.mkv")
     t0 = time.perf_counter()
-    subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", src, "-frames:v", str(frames), "-an",
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", src, "-frames:v", str(frames), "-an",
                     *ANCHORS[name], "-pix_fmt", "yuv420p", out],
                    check=True, env=dict(os.environ, SVT_LOG="1"))
     seconds = time.perf_counter() - t0
@@ -80,7 +76,7 @@ def anchor(name: str, src: str, frames: int, tmp: str, fps: float) -> tuple[floa
 
 
 def to_y4m(path: str, out: str, frames: int) -> str:
-    subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", path, "-frames:v", str(frames),
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", path, "-frames:v", str(frames),
                     "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", "-strict", "-1", out], check=True)
     return out
 

@@ -56,11 +56,13 @@ class AV1TrackEncoder(TrackEncoder):
     codec_id = Codec.AV1
     predictive = True
 
-    def __init__(self, width, height, colors: ColorSpec, quality: int, *, intra_only=False,
+    def __init__(self, width, height, colors: ColorSpec, quality: float, *, intra_only=False,
                  preset: int = FINAL_PRESET):
         super().__init__(width, height, colors, quality)
-        if not (1 <= quality <= 70 and float(quality * 4).is_integer()):
-            raise ValueError(f"AV1 quality (crf) must be 1..70 in steps of 0.25, not {quality}")
+        from . import quality_scale
+        scale = quality_scale("av1")
+        if not scale.accepts(quality):
+            raise ValueError(f"AV1 quality must be a {scale.meaning}, not {quality}")
         self.intra_only = intra_only
         self.predictive = not intra_only
         if intra_only:
