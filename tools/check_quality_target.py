@@ -6,12 +6,16 @@ that SVT-AV1 encode; and the encoder must reach a quarter of that bitrate.
     python tools/check_quality_target.py [CLIP ...] [--max-frames N] [--generator rife]
         [--rates 0.75,0.25] [--vmaf] [--x265] [--out tools/results/quality_target.json]
     python tools/check_quality_target.py --replot [--out ...]   # redraw the .png only
+    python tools/check_quality_target.py CLIP --gaps 0.125,0.2,0.25,0.5 ...  # keyframe-gap sweep
 
 Every encode is scored against the source: kbps, bpp, PSNR (RGB), LPIPS
 (AlexNet), with --vmaf VMAF v0.6.1, and encode/decode fps (wall clock, one
 process at a time); CMVC rows also say what the rate controller chose
 (keyframe count, codec quality, keyframe gap and scale).  --x265 adds x265
-crf 51 (preset medium, info=0) at its floor as a second anchor.  Default
+crf 51 (preset medium, info=0) at its floor as a second anchor.  --gaps
+adds, at each rate, one CMVC row per gap passed as --max-gap-seconds (where
+the rate controller starts its search; it may still double the gap), keyed
+``cmvc_75pct_gap0.2``: the data a keyframe-density rule is judged on.  Default
 clips: ../shared/media/video/*.mp4 (not shipped with the project).
 """
 from __future__ import annotations
@@ -101,8 +105,14 @@ def plot(doc: dict, path: Path) -> None:
         svt = row["svtav1_crf63"]
         ax.fill_between([0, 0.75 * svt["kbps"]], 0, svt["lpips"], color="tab:green", alpha=0.12,
                         label="target")
-        cm = sorted((v["kbps"], v["lpips"]) for k, v in row.items() if k.startswith("cmvc_"))
+        cm = sorted((v["kbps"], v["lpips"]) for k, v in row.items()
+                    if k.startswith("cmvc_") and "_gap" not in k)
         ax.plot(*zip(*cm), marker="o", color="tab:blue", label="CMVC (IT2V, RIFE)")
+        swept = [(v["kbps"], v["lpips"]) for k, v in row.items() if k.startswith("cmvc_") and "_gap" in k]
+        if swept:
+            ax.plot(*zip(*swept), marker=".", linestyle="", color="tab:gray",
+                    label="CMVC, --max-gap-seconds swept")
+            cm += swept
         for name, label, marker, color in (("svtav1_crf63", "SVT-AV1 crf 63", "s", "tab:red"),
                                            ("x265_crf51", "x265 crf 51", "^", "tab:orange")):
             if name in row:
@@ -131,6 +141,8 @@ def main(argv=None) -> int:
                     help="CMVC target rates as fractions of the SVT-AV1 crf 63 rate")
     ap.add_argument("--vmaf", action="store_true", help="also score VMAF v0.6.1")
     ap.add_argument("--x265", action="store_true", help="also run x265 crf 51 as an anchor")
+    ap.add_argument("--gaps", default="",
+                    help="also run CMVC with each of these --max-gap-seconds (comma-separated)")
     ap.add_argument("--out", default=str(ROOT / "tools" / "results" / "quality_target.json"),
                     help="results JSON; the plot goes beside it (.png)")
     ap.add_argument("--replot", action="store_true",
@@ -145,7 +157,13 @@ def main(argv=None) -> int:
         plot(doc, out.with_suffix(".png"))
         print(f"wrote {out.with_suffix('.png')}", file=sys.stderr)
         return 0
-    rates = [float(r) for r in a.rates.split(",")]
+    try:
+        rates = [float(r) for r in a.rates.split(",")]
+        gaps = [float(g) for g in a.gaps.split(",")] if a.gaps else []
+    except ValueError as e:
+        ap.error(f"--rates/--gaps: {e}")
+    if any(g <= 0 for g in gaps):
+        ap.error("--gaps: every gap must be positive")
     shared = ROOT.parent / "shared" / "media" / "video"
     clips = a.clips or sorted(str(p) for p in shared.glob("*.mp4"))
     if not clips:
@@ -184,15 +202,16 @@ def main(argv=None) -> int:
                 row[name] = score(dec, kbps)
                 row[name].update(encode_fps=round(n / enc_s, 2), decode_fps=round(n / dec_s, 2))
             svt_kbps = row["svtav1_crf63"]["kbps"]
-            for factor in rates:
-                label = f"cmvc_{round(factor * 100)}pct"
+            for factor, gap in [(f, g) for f in rates for g in [None, *gaps]]:
+                label = f"cmvc_{round(factor * 100)}pct" + (f"_gap{gap:g}" if gap else "")
                 target = svt_kbps * factor
                 cm = os.path.join(tmp, f"{label}.cmvc")
                 dec = os.path.join(tmp, f"{label}.y4m")
                 t0 = time.perf_counter()
                 report = os.path.join(tmp, f"{label}.json")
                 run_cli("ffmpeg_bridge.cli.mux", clip, cm, "-q", "--max-frames", str(n),
-                        "--target-kbps", f"{target:.4f}", "--report", report)
+                        "--target-kbps", f"{target:.4f}", "--report", report,
+                        *(["--max-gap-seconds", f"{gap:g}"] if gap else []))
                 t1 = time.perf_counter()
                 run_cli("ffmpeg_bridge.cli.decode", cm, dec, "-q", "--generator", a.generator)
                 t2 = time.perf_counter()
@@ -211,7 +230,8 @@ def main(argv=None) -> int:
                 row["reaches_quarter"] = row["cmvc_25pct"]["kbps"] <= 0.25 * svt_kbps * 1.10
         print(json.dumps(row), file=sys.stderr)
         results.append(row)
-        doc = {"generator": a.generator, "max_frames": a.max_frames, "rates": rates, "clips": results}
+        doc = {"generator": a.generator, "max_frames": a.max_frames, "rates": rates,
+               **({"gaps": gaps} if gaps else {}), "clips": results}
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(doc, indent=1) + "\n")
     plot(doc, out.with_suffix(".png"))

@@ -64,3 +64,34 @@ def test_no_clips_is_an_error(tmp_path, monkeypatch, capsys):
         raise AssertionError("no error without clips")
     assert "no clips given" in capsys.readouterr().err
     assert not (tmp_path / "qt.json").exists()
+
+
+def test_gap_sweep_rows(tmp_path):
+    out = tmp_path / "qt.json"
+    assert check_quality_target.main([str(SAMPLE), "--max-frames", "8", "--generator", "blend",
+                                      "--rates", "0.75", "--gaps", "0.04,1", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["gaps"] == [0.04, 1.0]
+    (row,) = doc["clips"]
+    dense, sparse = row["cmvc_75pct_gap0.04"], row["cmvc_75pct_gap1"]
+    # each row starts the controller's search at its gap (it may only double it)
+    assert dense["max_gap_seconds"] >= 0.04 and sparse["max_gap_seconds"] in (1.0, None)
+    assert dense["keyframes"] >= sparse["keyframes"]
+    for r in (dense, sparse):
+        assert r["kbps"] <= 1.10 * r["target_kbps"] and 0 <= r["lpips"] < 1
+    # the verdict stays on the controller's own choice, not on a swept row
+    assert row["meets_target"] == (row["cmvc_75pct"]["kbps"] <= 0.75 * row["svtav1_crf63"]["kbps"] * 1.0001
+                                   and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
+    assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def test_bad_gaps_are_a_usage_error(tmp_path, capsys):
+    for bad in ("0.2,x", "0"):
+        try:
+            check_quality_target.main([str(SAMPLE), "--gaps", bad, "--out", str(tmp_path / "qt.json")])
+        except SystemExit as e:
+            assert e.code == 2
+        else:
+            raise AssertionError(f"--gaps {bad} accepted")
+        assert "--gaps" in capsys.readouterr().err
+    assert not (tmp_path / "qt.json").exists()
