@@ -15,7 +15,9 @@ process at a time); CMVC rows also say what the rate controller chose
 crf 51 (preset medium, info=0) at its floor as a second anchor.  --gaps
 adds, at each rate, one CMVC row per gap passed as --max-gap-seconds (where
 the rate controller starts its search; it may still double the gap), keyed
-``cmvc_75pct_gap0.2``: the data a keyframe-density rule is judged on.  Default
+``cmvc_75pct_gap0.2``: the data a keyframe-density rule is judged on.  With --gaps
+every CMVC row also splits LPIPS into keyframes and gap midpoints, with an estimate of
+the mean from those frames alone (``keyframe_split``).  Default
 clips: ../shared/media/video/*.mp4 (not shipped with the project).
 """
 from __future__ import annotations
@@ -39,6 +41,10 @@ from tools.metrics.vmaf import ffmpeg_exe  # noqa: E402
 
 
 def lpips_mean(ref: list[np.ndarray], dist: list[np.ndarray], net) -> float:
+    return float(np.mean(_lpips_each(ref, dist, net)))
+
+
+def _lpips_each(ref: list[np.ndarray], dist: list[np.ndarray], net) -> list[float]:
     import torch
     from tools.metrics.images import rgb_to_tensor
     vals = []
@@ -47,7 +53,29 @@ def lpips_mean(ref: list[np.ndarray], dist: list[np.ndarray], net) -> float:
             a = rgb_to_tensor(np.stack(ref[i:i + 8]))
             b = rgb_to_tensor(np.stack(dist[i:i + 8]))
             vals.extend(net(a, b).tolist())
-    return float(np.mean(vals))
+    return vals
+
+
+def keyframe_split(cmvc_path: str, ref: list[np.ndarray], dist: list[np.ndarray], net) -> dict:
+    """LPIPS on the decoded keyframes, on the midpoint between each pair of
+    consecutive keyframes, and an estimate of the clip mean from those alone
+    (each midpoint standing for every in-between frame of its gap).  The
+    estimate needs one interpolated frame per gap, so an encoder could afford
+    it; these rows say whether it ranks keyframe densities as the full mean
+    does."""
+    from cmvc_format import probe
+    info = probe(cmvc_path)
+    # A gap may run across a segment boundary (to the next segment's first
+    # keyframe); the last frame of the clip is always a keyframe.
+    kf = sorted({s["first_frame"] + k for s in info["segments"] for k in s["keyframes"]})
+    gaps = [(a, b) for a, b in zip(kf, kf[1:]) if b - a >= 2]
+    mids = [(a + b) // 2 for a, b in gaps]
+    score = dict(zip(kf + mids, _lpips_each([ref[i] for i in kf + mids], [dist[i] for i in kf + mids], net)))
+    est = (sum(score[i] for i in kf) + sum((b - a - 1) * score[(a + b) // 2] for a, b in gaps)) \
+        / (len(kf) + sum(b - a - 1 for a, b in gaps))
+    return {"lpips_keyframes": round(float(np.mean([score[i] for i in kf])), 4),
+            "lpips_midpoints": round(float(np.mean([score[i] for i in mids])), 4) if mids else None,
+            "lpips_midpoint_estimate": round(float(est), 4)}
 
 
 def psnr_mean(ref, dist) -> float:
@@ -223,6 +251,8 @@ def main(argv=None) -> int:
                               "keyframes": chosen["keyframes"], "quality": chosen["quality"],
                               "max_gap_seconds": chosen["max_gap_seconds"],
                               "keyframe_scale": chosen["keyframe_scale"]}
+                if gaps:
+                    row[label].update(keyframe_split(cm, src.frames, read_video(dec).frames, net))
             if "cmvc_75pct" in row:
                 row["meets_target"] = (row["cmvc_75pct"]["kbps"] <= 0.75 * svt_kbps * 1.0001
                                        and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])

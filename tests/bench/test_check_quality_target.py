@@ -82,6 +82,8 @@ def test_gap_sweep_rows(tmp_path):
     # the verdict stays on the controller's own choice, not on a swept row
     assert row["meets_target"] == (row["cmvc_75pct"]["kbps"] <= 0.75 * row["svtav1_crf63"]["kbps"] * 1.0001
                                    and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
+    for r in (row["cmvc_75pct"], dense, sparse):  # with --gaps every CMVC row splits LPIPS
+        assert 0 <= r["lpips_keyframes"] < 1 and 0 <= r["lpips_midpoint_estimate"] < 1
     assert out.with_suffix(".png").stat().st_size > 1000
 
 
@@ -95,3 +97,27 @@ def test_bad_gaps_are_a_usage_error(tmp_path, capsys):
             raise AssertionError(f"--gaps {bad} accepted")
         assert "--gaps" in capsys.readouterr().err
     assert not (tmp_path / "qt.json").exists()
+
+
+
+def test_keyframe_split_weights_each_midpoint_by_its_gap(monkeypatch):
+    """Keyframes 0, 3 | 4, 6 in two segments of 7 frames: gap (0, 3) has
+    midpoint 1 standing for 2 frames, (4, 6) midpoint 5 standing for 1; the
+    step from 3 to the next segment's first keyframe is no gap."""
+    import cmvc_format
+    import numpy as np
+    import pytest
+
+    monkeypatch.setattr(cmvc_format, "probe", lambda path: {
+        "segments": [{"first_frame": 0, "frame_count": 4, "keyframes": [0, 3]},
+                     {"first_frame": 4, "frame_count": 3, "keyframes": [0, 2]}]})
+    ref = [np.zeros((2, 2, 3), np.uint8)] * 7
+    dist = [np.full((2, 2, 3), 10 * i, np.uint8) for i in range(7)]
+
+    def net(a, b):  # frame i scores i
+        return (b - a).abs().mean(dim=(1, 2, 3)) * 25.5
+
+    got = check_quality_target.keyframe_split("x.cmvc", ref, dist, net)
+    assert got["lpips_keyframes"] == pytest.approx((0 + 3 + 4 + 6) / 4, abs=1e-4)
+    assert got["lpips_midpoints"] == pytest.approx((1 + 5) / 2, abs=1e-4)
+    assert got["lpips_midpoint_estimate"] == pytest.approx((0 + 3 + 4 + 6 + 2 * 1 + 1 * 5) / 7, abs=1e-4)
