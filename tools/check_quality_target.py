@@ -15,10 +15,10 @@ process at a time); CMVC rows also say what the rate controller chose
 crf 51 (preset medium, info=0) at its floor as a second anchor.  --gaps
 adds, at each rate, one CMVC row per gap passed as --max-gap-seconds (where
 the rate controller starts its search; it may still double the gap), keyed
-``cmvc_75pct_gap0.2``: the data a keyframe-density rule is judged on.  With --gaps
-every CMVC row also splits LPIPS into keyframes and gap midpoints, with an estimate of
-the mean from those frames alone (``keyframe_split``).  Default
-clips: ../shared/media/video/*.mp4 (not shipped with the project).
+``cmvc_75pct_gap0.2``: the data a keyframe-density rule is judged on.  With
+--gaps every CMVC row also splits LPIPS into keyframes and gap midpoints,
+with an estimate of the mean from those frames alone (``keyframe_split``).
+Default clips: ../shared/media/video/*.mp4 (not shipped with the project).
 """
 from __future__ import annotations
 
@@ -206,7 +206,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             ref_y4m = to_y4m(clip, os.path.join(tmp, "ref.y4m"), n) if a.vmaf else None
 
-            def score(decoded: str, kbps: float) -> dict:
+            def score(decoded: str, kbps: float, cmvc: str | None = None) -> dict:
                 got = read_video(decoded).frames
                 if len(got) != n:
                     raise SystemExit(f"{decoded}: {len(got)} frames, source has {n}")
@@ -218,6 +218,8 @@ def main(argv=None) -> int:
                     dist = decoded if decoded.endswith(".y4m") else \
                         to_y4m(decoded, decoded + ".y4m", n)
                     r["vmaf"] = round(vmaf(Path(ref_y4m), Path(dist))["vmaf"], 2)
+                if cmvc:
+                    r.update(keyframe_split(cmvc, src.frames, got, net))
                 return r
 
             row = {"clip": os.path.basename(clip), "frames": n, "size": f"{src.width}x{src.height}",
@@ -245,14 +247,13 @@ def main(argv=None) -> int:
                 t2 = time.perf_counter()
                 kbps = os.path.getsize(cm) * 8 / (n / fps) / 1000
                 chosen = json.loads(Path(report).read_text())
-                row[label] = {"target_kbps": round(target, 3), **score(dec, kbps),
+                row[label] = {"target_kbps": round(target, 3),
+                              **score(dec, kbps, cm if gaps else None),
                               "encode_fps": round(n / (t1 - t0), 2), "decode_fps": round(n / (t2 - t1), 2),
                               # what the rate controller chose
                               "keyframes": chosen["keyframes"], "quality": chosen["quality"],
                               "max_gap_seconds": chosen["max_gap_seconds"],
                               "keyframe_scale": chosen["keyframe_scale"]}
-                if gaps:
-                    row[label].update(keyframe_split(cm, src.frames, read_video(dec).frames, net))
             if "cmvc_75pct" in row:
                 row["meets_target"] = (row["cmvc_75pct"]["kbps"] <= 0.75 * svt_kbps * 1.0001
                                        and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
