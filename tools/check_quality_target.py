@@ -69,13 +69,13 @@ def keyframe_split(cmvc_path: str, ref: list[np.ndarray], dist: list[np.ndarray]
     # keyframe); the last frame of the clip is always a keyframe.
     kf = sorted({s["first_frame"] + k for s in info["segments"] for k in s["keyframes"]})
     gaps = [(a, b) for a, b in zip(kf, kf[1:]) if b - a >= 2]
-    mids = [(a + b) // 2 for a, b in gaps]
-    score = dict(zip(kf + mids, _lpips_each([ref[i] for i in kf + mids], [dist[i] for i in kf + mids], net)))
-    est = (sum(score[i] for i in kf) + sum((b - a - 1) * score[(a + b) // 2] for a, b in gaps)) \
-        / (len(kf) + sum(b - a - 1 for a, b in gaps))
-    return {"lpips_keyframes": round(float(np.mean([score[i] for i in kf])), 4),
-            "lpips_midpoints": round(float(np.mean([score[i] for i in mids])), 4) if mids else None,
-            "lpips_midpoint_estimate": round(float(est), 4)}
+    frames = kf + [(a + b) // 2 for a, b in gaps]
+    weights = [1] * len(kf) + [b - a - 1 for a, b in gaps]  # frames each score stands for
+    scores = np.array(_lpips_each([ref[i] for i in frames], [dist[i] for i in frames], net))
+    on_kf, on_mid = scores[:len(kf)], scores[len(kf):]
+    return {"lpips_keyframes": round(float(on_kf.mean()), 4),
+            "lpips_midpoints": round(float(on_mid.mean()), 4) if gaps else None,
+            "lpips_midpoint_estimate": round(float(np.average(scores, weights=weights)), 4)}
 
 
 def psnr_mean(ref, dist) -> float:

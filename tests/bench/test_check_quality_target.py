@@ -99,7 +99,6 @@ def test_bad_gaps_are_a_usage_error(tmp_path, capsys):
     assert not (tmp_path / "qt.json").exists()
 
 
-
 def test_keyframe_split_weights_each_midpoint_by_its_gap(monkeypatch):
     """Keyframes 0, 3 | 4, 6 in two segments of 7 frames: gap (0, 3) has
     midpoint 1 standing for 2 frames, (4, 6) midpoint 5 standing for 1; the
@@ -121,3 +120,19 @@ def test_keyframe_split_weights_each_midpoint_by_its_gap(monkeypatch):
     assert got["lpips_keyframes"] == pytest.approx((0 + 3 + 4 + 6) / 4, abs=1e-4)
     assert got["lpips_midpoints"] == pytest.approx((1 + 5) / 2, abs=1e-4)
     assert got["lpips_midpoint_estimate"] == pytest.approx((0 + 3 + 4 + 6 + 2 * 1 + 1 * 5) / 7, abs=1e-4)
+
+
+def test_keyframe_split_without_gaps(monkeypatch):
+    """Every frame a keyframe: no midpoints, and the estimate is the keyframes' mean."""
+    import cmvc_format
+    import numpy as np
+    import pytest
+
+    monkeypatch.setattr(cmvc_format, "probe", lambda path: {
+        "segments": [{"first_frame": 0, "frame_count": 3, "keyframes": [0, 1, 2]}]})
+    ref = [np.zeros((2, 2, 3), np.uint8)] * 3
+    dist = [np.full((2, 2, 3), 10 * i, np.uint8) for i in range(3)]
+    got = check_quality_target.keyframe_split(
+        "x.cmvc", ref, dist, lambda a, b: (b - a).abs().mean(dim=(1, 2, 3)) * 25.5)
+    assert got["lpips_midpoints"] is None
+    assert got["lpips_keyframes"] == got["lpips_midpoint_estimate"] == pytest.approx(1.0, abs=1e-4)
