@@ -73,7 +73,7 @@ def _generator_for(header: StreamHeader, name: str | None, device: str):
     return name, get_generator(name)
 
 
-def _steps(motion: dict[int, tuple], a: int, b: int):
+def motion_steps(motion: dict[int, tuple], a: int, b: int):
     """Generator motion steps for frames a -> b, or None if not all known.
 
     Stream records (spec 5.4) are tx, ty in 1/16 px, log2 zoom in 1/4096 and
@@ -87,6 +87,35 @@ def _steps(motion: dict[int, tuple], a: int, b: int):
             return None
         tx, ty, z, r = rec
         out.append((tx / 16.0, ty / 16.0, 2.0 ** (z / 4096.0), r / 8192.0))
+    return out
+
+
+def decode_keyframes(source) -> list[tuple[int, np.ndarray]]:
+    """(frame index, picture at the stream's size) of every keyframe, in order.
+
+    For the encoder, which checks its own streams: any damage raises
+    ``DecodeError`` instead of being concealed.
+    """
+    reader = StreamReader(source, errors="raise")
+    header = reader.header
+    colors = colors_of(header)
+    decoders: dict[int, object] = {}
+    out = []
+    with reader:
+        for seg in reader.segments():
+            for p in sorted(seg.payloads, key=lambda p: p.keyframe_number):
+                dec = decoders.get(p.codec)
+                if dec is None:
+                    dec = decoders[p.codec] = make_decoder(p.codec, colors)
+                if p.random_access:
+                    dec.reset()
+                try:
+                    img = dec.decode(p)
+                except PayloadError as exc:
+                    raise DecodeError(f"segment {seg.index}: {getattr(exc, 'reason', exc)}") from exc
+                if img.shape[:2] != (header.height, header.width):
+                    img = resize_rgb(img, header.width, header.height)
+                out.append((seg.first_frame + seg.keyframes[p.keyframe_number], img))
     return out
 
 
@@ -178,7 +207,7 @@ def decode(source, *, generator: str | None = None, device: str = "cpu",
                         # new keyframe if it is the very first picture).
                         yield from fill(f, last_img if last_img is not None else img)
                     elif n_between > 0:
-                        steps = _steps(motion, last_frame, f)
+                        steps = motion_steps(motion, last_frame, f)
                         mids = gen.interpolate(last_img, img, n_between, motion=steps)
                         for m in mids:
                             emitted += 1

@@ -50,7 +50,11 @@ class EncodeOptions:
     captioner: str = "analytic"
     motion: str = "auto"
     generator: str = "rife"             # the interpolator the stream names for decoding
+    gap_rule: str = "auto"              # rate control's choice of keyframe spacing: auto | lpips | crf
     quiet: bool = True
+
+
+GAP_RULES = ("auto", "lpips", "crf")
 
 
 SCALES = (1.0, 0.5, 0.25)
@@ -298,19 +302,74 @@ def _thresholds() -> list[float]:
 FINAL_RUNGS = 12
 
 
-def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
-    """Pick keyframe density, codec quality and keyframe scale to land near
-    ``opts.target_kbps``.
+#: The lpips rule's spacings: max gaps (frames) from half the starting gap
+#: upwards, each about 1.25x the last (0.125 s at 30 fps: 4, 5, 6, 8, 10, 12,
+#: 15, ... frames), then no cap.
+GAP_STEP = 1.25
+#: The lpips rule stops going sparser after this many spacings in a row that
+#: do not beat the best so far.
+PATIENCE = 2
 
-    Order of preference, from measurements with RIFE (LPIPS, issue 3 notes):
-    keyframes at most ``max_gap_seconds`` apart; within that, the densest
-    similarity threshold that fits at a mid quality; then the codec quality
-    for the last +-10%.  The gap then doubles while doubling it lets the
-    keyframes be coded more than the codec's ``density_cost`` finer (dense
-    keyframes won on fast-moving clips, sparse ones where density costs much
-    quality), and also whenever the rate cannot be met otherwise.  Only after
-    that are keyframes coded smaller (halving the size cost far more LPIPS
-    than sparser keyframes).
+
+def gap_ladder(fps: float, frames: int, start_seconds: float | None) -> list[int | None]:
+    """Candidate max gaps in frames, dense to sparse, ending with None (no cap)."""
+    if start_seconds is None:
+        return [None]
+    f, out = max(1, round(fps * start_seconds / 2)), []
+    while f < frames - 1:
+        out.append(f)
+        f = max(f + 1, round(f * GAP_STEP))
+    return out + [None]
+
+
+def spacing_estimator(clip: Clip, plan: Plan, opts: EncodeOptions):
+    """(the lpips rule's estimator, None) or (None, why the crf rule is used)."""
+    if opts.gap_rule not in GAP_RULES:
+        raise ValueError(f"gap_rule must be one of {GAP_RULES}, not {opts.gap_rule!r}")
+    if opts.gap_rule == "crf":
+        return None, "asked for (--gap-rule crf)"
+    from .weights import WeightsUnavailableError
+    try:
+        import torch  # noqa: F401 - the lpips rule needs it; auto falls back without
+        from .generators import get_generator
+        from .perceptual.estimate import MidpointEstimator
+        from .perceptual.weights import WeightsUnavailable
+    except ImportError as exc:
+        if opts.gap_rule == "lpips":
+            raise
+        return None, f"no torch ({exc})"
+    try:
+        generator = get_generator(opts.generator)
+        motion = {a + i: rec for (a, _), recs in zip(plan.segments, plan.motion_records)
+                  for i, rec in enumerate(recs)}
+        return MidpointEstimator(clip.frames, motion, plan.cuts, generator), None
+    except (WeightsUnavailable, WeightsUnavailableError) as exc:
+        if opts.gap_rule == "lpips":
+            raise
+        return None, "weights unavailable: " + str(exc).splitlines()[0]
+
+
+def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoint, dict]:
+    """Pick keyframe spacing, codec quality and keyframe scale to land near
+    ``opts.target_kbps``; return the stream and a report of the choice.
+
+    For each keyframe scale, largest first: the keyframe spacing, then within
+    it the densest similarity threshold that fits at a mid quality, then the
+    codec quality for the last +-10%.  Keyframes are coded smaller only when
+    no spacing fits at full size (halving the size cost far more LPIPS than
+    sparser keyframes).
+
+    The spacing (the largest gap allowed between keyframes) is chosen by one
+    of two rules:
+
+    ``lpips`` (``auto`` when torch and the LPIPS weights are there): every
+      spacing of ``gap_ladder`` that fits the rate, dense to sparse, is
+      encoded and scored by ``perceptual.estimate`` (keyframes plus one
+      generated midpoint per gap); the lowest estimate wins, and the walk stops
+      after ``PATIENCE`` spacings that do not beat it.
+    ``crf`` (the fallback): from ``max_gap_seconds``, the gap doubles while
+      doubling it lets the keyframes be coded more than the codec's
+      ``density_cost`` finer, and whenever the rate cannot be met otherwise.
     """
     from dataclasses import replace
 
@@ -318,6 +377,7 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
     within = target * 1.10  # "lands near": up to 10% over
     cache: dict = {}
     keyframes: dict = {}  # (gap, threshold) -> keyframes: independent of quality and scale
+    fps = float(clip.fps)
 
     def point(o, th, q, sc, effort="search") -> RatePoint:
         key = (o.max_gap_seconds, th, q, sc, effort)
@@ -344,7 +404,8 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
                 lo = mid + 1
         return make(ladder[hi])
 
-    def fit(o, sc) -> RatePoint:
+    def fit(gap_seconds, sc) -> RatePoint:
+        o = replace(opts, max_gap_seconds=gap_seconds)
         if o.strategy == "similarity" and o.threshold is None:
             ths = _thresholds()
             lo, hi, best = 0, len(ths) - 1, len(ths) - 1
@@ -361,40 +422,86 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> RatePoint:
             return point(o, th, fixed_quality, sc)
         return best_fitting(0, len(ladder) - 1, lambda q: point(o, th, q, sc))
 
-    gaps = [opts.max_gap_seconds]
-    while gaps[-1] is not None and gaps[-1] < clip.duration:
-        gaps.append(gaps[-1] * 2)
-    if gaps[-1] is not None:
-        gaps.append(None)
+    def finish(trial: RatePoint) -> RatePoint:
+        """The kept encode: slower and smaller than the trial ones, so spend
+        the difference on quality while it still fits."""
+        o = trial.options
+        final = point(o, trial.threshold, trial.quality, trial.scale, "final")
+        if fixed_quality is None and final.size <= target:
+            # Best rung within FINAL_RUNGS above the trial's that still fits
+            # (the trial's fits, so the search never goes below it).
+            rung = ladder.index(trial.quality)
+            final = best_fitting(max(0, rung - FINAL_RUNGS), rung,
+                                 lambda q: point(o, trial.threshold, q, trial.scale, "final"))
+        return final
+
+    estimator, why_crf = spacing_estimator(clip, plan, opts)
+    info: dict = {"gap_rule": "lpips" if estimator else "crf"}
+    if why_crf:
+        info["gap_rule_reason"] = why_crf
     scales = (opts.keyframe_scale,) if opts.keyframe_scale else SCALES
-    density_cost = scale_of_codec.density_cost if fixed_quality is None else None
-    chosen = None
-    for sc in scales:
-        for i, gap in enumerate(gaps):
-            chosen = fit(replace(opts, max_gap_seconds=gap), sc)
-            if chosen.size <= within:
-                break
-        if chosen.size <= within:
-            # Sparser while density costs too much quality (ladder index:
-            # higher is coarser, one rung per scale step).
-            while density_cost is not None and i + 1 < len(gaps):
-                sparser = fit(replace(opts, max_gap_seconds=gaps[i + 1]), sc)
-                if (sparser.size > within or ladder.index(chosen.quality)
-                        - ladder.index(sparser.quality) <= density_cost / scale_of_codec.step):
-                    break
-                chosen, i = sparser, i + 1
+    chosen, finished = None, False
+    if estimator is not None:
+        spacings = [None if f is None else f / fps
+                    for f in gap_ladder(fps, len(clip.frames), opts.max_gap_seconds)]
+        tried = info["candidates"] = []
+        for sc in scales:
+            chosen = fit(spacings[-1], sc)
+            if chosen.size > within:
+                continue  # nothing fits at this scale
+            lo, hi = 0, len(spacings) - 1
+            while lo < hi:  # the densest spacing that fits (sparser is smaller)
+                mid = (lo + hi) // 2
+                if fit(spacings[mid], sc).size <= within:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            best, worse = None, 0
+            for gap in spacings[lo:]:
+                cand = fit(gap, sc)
+                if cand.size > within:
+                    continue
+                cand = finish(cand)  # score what would be kept
+                est = estimator(cand.stream)
+                tried.append({"max_gap_frames": None if gap is None else round(gap * fps),
+                              "keyframe_scale": sc, "keyframes": len(cand.keyframes),
+                              "quality": cand.quality, "bytes": cand.size, "lpips_estimate": est.lpips})
+                log(f"  spacing {tried[-1]['max_gap_frames'] or 'uncapped'} frames: "
+                    f"{len(cand.keyframes)} keyframes, {cand.size} bytes, LPIPS estimate {est.lpips:.4f}",
+                    opts.quiet)
+                if best is None or est.lpips < best[0]:
+                    best, worse = (est.lpips, cand), 0
+                else:
+                    worse += 1
+                    if worse >= PATIENCE:
+                        break
+            chosen, finished = best[1], True
             break
-    o = chosen.options
-    # The kept encode is slower and smaller than the trial ones: spend the
-    # difference on quality while it still fits.
-    final = point(o, chosen.threshold, chosen.quality, chosen.scale, "final")
-    if fixed_quality is None and final.size <= target:
-        # Best rung within FINAL_RUNGS above the chosen one that still fits
-        # (the chosen one fits, so the search never goes below it).
-        rung = ladder.index(chosen.quality)
-        final = best_fitting(max(0, rung - FINAL_RUNGS), rung,
-                             lambda q: point(o, chosen.threshold, q, chosen.scale, "final"))
-    return final
+    else:
+        gaps = [opts.max_gap_seconds]
+        while gaps[-1] is not None and gaps[-1] < clip.duration:
+            gaps.append(gaps[-1] * 2)
+        if gaps[-1] is not None:
+            gaps.append(None)
+        density_cost = scale_of_codec.density_cost if fixed_quality is None else None
+        for sc in scales:
+            for i, gap in enumerate(gaps):
+                chosen = fit(gap, sc)
+                if chosen.size <= within:
+                    break
+            if chosen.size <= within:
+                # Sparser while density costs too much quality (ladder index:
+                # higher is coarser, one rung per scale step).
+                while density_cost is not None and i + 1 < len(gaps):
+                    sparser = fit(gaps[i + 1], sc)
+                    if (sparser.size > within or ladder.index(chosen.quality)
+                            - ladder.index(sparser.quality) <= density_cost / scale_of_codec.step):
+                        break
+                    chosen, i = sparser, i + 1
+                break
+    if not finished:
+        chosen = finish(chosen)
+    return chosen, info
 
 
 def encode(clip: Clip, opts: EncodeOptions) -> tuple[bytes, dict]:
@@ -404,8 +511,9 @@ def encode(clip: Clip, opts: EncodeOptions) -> tuple[bytes, dict]:
         f"{float(clip.fps):.3f} fps)…", opts.quiet)
     plan = analyse(clip, opts)
     log(f"{len(plan.segments)} segments, {len(plan.cuts)} scene cuts; coding keyframes…", opts.quiet)
+    rate_report = None
     if opts.target_kbps:
-        point = encode_at_rate(clip, plan, opts)
+        point, rate_report = encode_at_rate(clip, plan, opts)
     else:
         th = opts.threshold
         kf = choose_keyframes(clip, plan, opts, th)
@@ -413,18 +521,23 @@ def encode(clip: Clip, opts: EncodeOptions) -> tuple[bytes, dict]:
         sc = opts.keyframe_scale or 1.0
         point = RatePoint(th, q, sc, kf, build_stream(clip, plan, opts, kf, q, sc))
     seconds = time.perf_counter() - t0
+    gap = (point.options or opts).max_gap_seconds
     kbps = point.size * 8 / clip.duration / 1000
     report = dict(plan.report)
     report.update({
         "frames": len(clip.frames), "width": clip.width, "height": clip.height,
         "fps": float(clip.fps), "keyframes": len(point.keyframes), "quality": point.quality,
         "keyframe_scale": point.scale, "threshold": point.threshold,
-        "max_gap_seconds": (point.options or opts).max_gap_seconds, "bytes": point.size,
+        "max_gap_seconds": None if gap is None else round(gap, 4),
+        "max_gap_frames": None if gap is None else max(1, round(float(clip.fps) * gap)),
+        "bytes": point.size,
         "kbps": round(kbps, 3), "target_kbps": opts.target_kbps,
         "bpp": round(point.size * 8 / (len(clip.frames) * clip.width * clip.height), 6),
         "encode_seconds": round(seconds, 3),
         "encode_fps": round(len(clip.frames) / seconds, 3) if seconds else None,
     })
+    if rate_report is not None:
+        report["rate_control"] = rate_report
     if opts.target_kbps and point.size > opts.target_kbps * 1000 / 8 * clip.duration * 1.10:
         report["warning"] = (f"target {opts.target_kbps} kbps is below what this clip can reach "
                              f"(lowest: {kbps:.2f} kbps)")

@@ -318,7 +318,7 @@ class Scorer:
         self.names = names
         self.nets = {}
         if "lpips" in names:
-            from tools.metrics.lpips import LPIPS
+            from ffmpeg_bridge.perceptual.lpips import LPIPS
             self.nets["lpips"] = LPIPS(net="alex")
         if "dists" in names:
             from tools.metrics.dists import DISTS

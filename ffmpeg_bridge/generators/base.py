@@ -44,6 +44,16 @@ class Generator(ABC):
         assert len(frames) == n_between
         return frames
 
+    def frame_at(self, frame_a: np.ndarray, frame_b: np.ndarray, n_between: int, index: int, *,
+                 motion: Sequence[MotionStep] | None = None) -> np.ndarray:
+        """In-between frame ``index`` (1 .. ``n_between``) alone, as ``interpolate``
+        would place it; the encoder scores candidate keyframe spacings with one
+        such frame per gap.  Generators that can make one frame for less than
+        all of them override this."""
+        if not 1 <= index <= n_between:
+            raise ValueError(f"index must be in 1..{n_between}, not {index!r}")
+        return self.interpolate(frame_a, frame_b, n_between, motion=motion)[index - 1]
+
     @abstractmethod
     def _interpolate(self, frame_a: np.ndarray, frame_b: np.ndarray, n_between: int,
                      motion: list[MotionStep] | None) -> list[np.ndarray]:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import weights
-from .base import Generator, MotionStep, timesteps
+from .base import Generator, MotionStep, check_frames, check_motion, timesteps
 from .ifnet import IFNet, load_inference_state
 from .motion import cumulative, max_corner_displacement, warp_to
 
@@ -136,6 +136,23 @@ class RifeGenerator(Generator):
                 outs = [self._run(pa, pb, t) for t in timesteps(n_between)]
             return [self._to_frame(o, h, w) for o in outs]
 
+    def frame_at(self, frame_a, frame_b, n_between, index, *, motion=None):
+        """One network pass at the frame's own t (or its pre-aligned pass).
+        The recursive strategy reaches the same frame by bisection: exactly
+        this pass at a gap's centre, nearly it elsewhere."""
+        check_frames(frame_a, frame_b)
+        if not 1 <= index <= n_between:
+            raise ValueError(f"index must be in 1..{n_between}, not {index!r}")
+        steps = check_motion(motion, int(n_between))
+        h, w = frame_a.shape[:2]
+        with _deterministic(self.device):
+            a, b = self._to_tensor(frame_a), self._to_tensor(frame_b)
+            if steps is not None and self._should_prealign(steps, w, h):
+                out = self._prealigned(a, b, n_between, steps, only=index)[0]
+            else:
+                out = self._run(self._pad(a), self._pad(b), index / (n_between + 1))
+            return self._to_frame(out, h, w)
+
     def _recursive(self, a, ta, b, tb, targets):
         if not targets:
             return []
@@ -154,13 +171,16 @@ class RifeGenerator(Generator):
         total = cumulative(motion, w, h)[-1]
         return max_corner_displacement(total, w, h) > self.prealign_threshold
 
-    def _prealigned(self, a, b, n_between, motion):
-        """Warp both keyframes into each target frame, interpolate the residual."""
+    def _prealigned(self, a, b, n_between, motion, only: int | None = None):
+        """Warp both keyframes into each target frame (or frame ``only``),
+        interpolate the residual."""
         _, _, h, w = a.shape
         to_frame = cumulative(motion, w, h)       # frame 0 -> frame k
         to_b = to_frame[-1]
         outs = []
         for i, t in enumerate(timesteps(n_between), start=1):
+            if only is not None and i != only:
+                continue
             # Output pixel q of frame i shows a at inv(0->i)(q) and b at (0->b)(inv(0->i)(q)).
             back_to_a = np.linalg.inv(to_frame[i])
             a_i, a_ok = warp_to(a, back_to_a)

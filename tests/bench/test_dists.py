@@ -10,7 +10,7 @@ import pytest
 
 from tests.bench.synth import pattern_rgb, with_noise
 from tools.metrics.dists import DISTS
-from tools.metrics.images import rgb_to_tensor
+from ffmpeg_bridge.perceptual.images import rgb_to_tensor
 
 REFERENCE = (0.01602322, 0.11347222)
 

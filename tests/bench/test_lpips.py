@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.bench.synth import pattern_rgb, with_noise
-from tools.metrics.images import rgb_to_tensor
-from tools.metrics.lpips import LPIPS
+from ffmpeg_bridge.perceptual.images import rgb_to_tensor
+from ffmpeg_bridge.perceptual.lpips import LPIPS
 
 REFERENCE = {"alex": (0.00056742, 0.00842326), "vgg": (0.00461006, 0.08259593)}
 

@@ -5,12 +5,13 @@ import subprocess
 import numpy as np
 import pytest
 
-from tools.metrics import weights as W
+from ffmpeg_bridge.perceptual import weights as W
+from tools.metrics.dists import DISTS_PYTORCH
 
 
 def test_fetches_verifies_and_keeps_notices():
-    path = W.weight_file(W.DISTS_PYTORCH, "weights.pt")  # small wheel; cached after the first run
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == W.DISTS_PYTORCH.files["weights.pt"][1]
+    path = W.weight_file(DISTS_PYTORCH, "weights.pt")  # small wheel; cached after the first run
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == DISTS_PYTORCH.files["weights.pt"][1]
     assert "MIT License" in (path.parent / "LICENSE.txt").read_text()
 
 
@@ -36,12 +37,12 @@ def test_tampered_archive_is_refused(tmp_path, monkeypatch):
 
     def fake_download(cmd, **kw):
         dest = cmd[cmd.index("-d") + 1]
-        (pytest.importorskip("pathlib").Path(dest) / W.DISTS_PYTORCH.archive).write_bytes(b"not the wheel")
+        (pytest.importorskip("pathlib").Path(dest) / DISTS_PYTORCH.archive).write_bytes(b"not the wheel")
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     monkeypatch.setattr(W.subprocess, "run", fake_download)
     with pytest.raises(W.WeightsUnavailable, match="does not match"):
-        W.weight_file(W.DISTS_PYTORCH, "weights.pt")
+        W.weight_file(DISTS_PYTORCH, "weights.pt")
 
 
 def test_checkpoint_loader_refuses_arbitrary_objects(tmp_path):

@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one line for the user; the traceback only on request
         if args.debug:
             raise
-        from tools.metrics.weights import WeightsUnavailable
+        from ffmpeg_bridge.perceptual.weights import WeightsUnavailable
 
         kind = "" if isinstance(exc, (BenchError, WeightsUnavailable)) else f"{type(exc).__name__}: "
         hint = (" (or run without them: --metrics psnr,msssim,vmaf,flicker)"

@@ -41,7 +41,7 @@ class DeepModels:
     def models(self) -> dict[str, torch.nn.Module]:
         if self._models is None:
             from tools.metrics.dists import DISTS
-            from tools.metrics.lpips import LPIPS
+            from ffmpeg_bridge.perceptual.lpips import LPIPS
 
             self._models = {}
             if "lpips" in self.metrics:

