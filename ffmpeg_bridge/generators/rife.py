@@ -137,9 +137,9 @@ class RifeGenerator(Generator):
             return [self._to_frame(o, h, w) for o in outs]
 
     def frame_at(self, frame_a, frame_b, n_between, index, *, motion=None):
-        """One network pass at the frame's own t (or its pre-aligned pass).
-        The recursive strategy reaches the same frame by bisection: exactly
-        this pass at a gap's centre, nearly it elsewhere."""
+        """The frame ``interpolate`` makes there, for fewer passes: one at the
+        frame's own t (timestep, pre-aligned), or the bisection path down to
+        it (recursive: about log2(n_between) passes instead of n_between)."""
         check_frames(frame_a, frame_b)
         if not 1 <= index <= n_between:
             raise ValueError(f"index must be in 1..{n_between}, not {index!r}")
@@ -149,9 +149,25 @@ class RifeGenerator(Generator):
             a, b = self._to_tensor(frame_a), self._to_tensor(frame_b)
             if steps is not None and self._should_prealign(steps, w, h):
                 out = self._prealigned(a, b, n_between, steps, only=index)[0]
+            elif self.strategy == "recursive":
+                ts = timesteps(n_between)
+                out = self._recursive_one(self._pad(a), 0.0, self._pad(b), 1.0, ts, ts[index - 1])
             else:
                 out = self._run(self._pad(a), self._pad(b), index / (n_between + 1))
             return self._to_frame(out, h, w)
+
+    def _recursive_one(self, a, ta, b, tb, targets, want):
+        """_recursive's output at ``want`` alone: the same passes on its path."""
+        if len(targets) == 1:
+            return self._run(a, b, (targets[0] - ta) / (tb - ta))
+        tm = (ta + tb) / 2.0
+        mid = self._run(a, b, 0.5)
+        if abs(want - tm) <= 1e-9:
+            return mid
+        mid = mid.unsqueeze(0)
+        if want < tm:
+            return self._recursive_one(a, ta, mid, tm, [t for t in targets if t < tm - 1e-9], want)
+        return self._recursive_one(mid, tm, b, tb, [t for t in targets if t > tm + 1e-9], want)
 
     def _recursive(self, a, ta, b, tb, targets):
         if not targets:

@@ -83,3 +83,12 @@ def test_bad_count_rejected(n, textured):
     a = textured(4, 4)
     with pytest.raises(ValueError, match="n_between"):
         get_generator("hold").interpolate(a, a, n)
+
+
+def test_frame_at_defaults_to_interpolate():
+    a = np.zeros((4, 6, 3), np.uint8)
+    b = np.full((4, 6, 3), 90, np.uint8)
+    gen = get_generator("blend")
+    assert np.array_equal(gen.frame_at(a, b, 2, 2), gen.interpolate(a, b, 2)[1])
+    with pytest.raises(ValueError, match="index"):
+        gen.frame_at(a, b, 2, 0)
