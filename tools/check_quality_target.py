@@ -13,8 +13,9 @@ Every encode is scored against the source: kbps, bpp, PSNR (RGB), LPIPS
 process at a time); CMVC rows also say what the rate controller chose
 (keyframe count, codec quality, keyframe gap and scale).  --x265 adds x265
 crf 51 (preset medium, info=0) at its floor as a second anchor.  --gaps
-adds, at each rate, one CMVC row per gap passed as --max-gap-seconds (where
-the rate controller starts its search; it may still double the gap), keyed
+adds, at each rate, one CMVC row per gap passed as --max-gap-seconds with
+--gap-rule crf (where that rule starts its search; it may still double the
+gap), keyed
 ``cmvc_75pct_gap0.2``: the data a keyframe-density rule is judged on.  With
 --gaps every CMVC row also splits LPIPS into keyframes and gap midpoints,
 with an estimate of the mean from those frames alone (``keyframe_split``).
@@ -241,7 +242,7 @@ def main(argv=None) -> int:
                 report = os.path.join(tmp, f"{label}.json")
                 run_cli("ffmpeg_bridge.cli.mux", clip, cm, "-q", "--max-frames", str(n),
                         "--target-kbps", f"{target:.4f}", "--report", report,
-                        *(["--max-gap-seconds", f"{gap:g}"] if gap else []))
+                        *(["--max-gap-seconds", f"{gap:g}", "--gap-rule", "crf"] if gap else []))
                 t1 = time.perf_counter()
                 run_cli("ffmpeg_bridge.cli.decode", cm, dec, "-q", "--generator", a.generator)
                 t2 = time.perf_counter()

