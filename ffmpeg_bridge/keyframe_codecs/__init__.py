@@ -20,8 +20,9 @@ class QualityScale:
     default: float
     meaning: str
     step: float = 1             # --quality must be a multiple of this
-    #: How much coarser (in these units) the rate controller lets keyframes
-    #: get for twice as many of them; None: it never trades density back.
+    #: How much coarser (in these units) the rate controller's crf rule
+    #: (``--gap-rule crf``) lets keyframes get for twice as many of them;
+    #: None: it never trades density back.
     density_cost: float | None = None
 
     def accepts(self, q: float) -> bool:
