@@ -61,7 +61,11 @@ def test_lpips_rule_keeps_the_best_scored_spacing(clip):
     frames = [c["max_gap_frames"] for c in rc["candidates"]]
     assert frames == sorted(frames, key=lambda f: float("inf") if f is None else f)  # dense to sparse
     best = min(rc["candidates"], key=lambda c: c["lpips_estimate"])
-    assert report["max_gap_frames"] == best["max_gap_frames"] and len(stream) == best["bytes"]
+    kept = rc["kept"]
+    assert report["max_gap_frames"] == best["max_gap_frames"] == kept["max_gap_frames"]
+    # The winner's final encode is what is kept: no larger than its trial, at least as fine.
+    assert len(stream) == kept["bytes"] == report["bytes"]
+    assert kept["quality"] <= best["quality"]
     assert abs(report["kbps"] - 8.0) <= 0.8, report
     again, _ = encoder.encode(clip, opts)
     assert again == stream
