@@ -462,12 +462,14 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
                     hi = mid
                 else:
                     lo = mid + 1
-            best, worse = None, 0
+            best, worse, scoring = None, 0, 0.0
             for gap in spacings[lo:]:
                 cand = fit(gap, sc)
                 if cand.size > within:
                     continue
+                t = time.perf_counter()
                 est = estimator(cand.stream)
+                scoring += time.perf_counter() - t
                 tried.append({"max_gap_frames": None if gap is None else round(gap * fps),
                               "keyframe_scale": sc, "keyframes": len(cand.keyframes),
                               "quality": cand.quality, "bytes": cand.size, "lpips_estimate": est.lpips})
@@ -481,7 +483,9 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
                     if worse >= PATIENCE:
                         break
             chosen, finished = finish(best[1]), True
+            t = time.perf_counter()
             kept = estimator(chosen.stream)
+            info["scoring_seconds"] = round(scoring + time.perf_counter() - t, 1)  # RIFE + LPIPS
             info["kept"] = {"max_gap_frames": best[2]["max_gap_frames"], "quality": chosen.quality,
                             "bytes": chosen.size, "lpips_estimate": kept.lpips}
             log(f"  kept: final encode {chosen.size} bytes, LPIPS estimate {kept.lpips:.4f}", opts.quiet)
