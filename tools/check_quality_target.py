@@ -254,7 +254,9 @@ def main(argv=None) -> int:
                               # what the rate controller chose
                               "keyframes": chosen["keyframes"], "quality": chosen["quality"],
                               "max_gap_seconds": chosen["max_gap_seconds"],
-                              "keyframe_scale": chosen["keyframe_scale"]}
+                              "max_gap_frames": chosen.get("max_gap_frames"),
+                              "keyframe_scale": chosen["keyframe_scale"],
+                              "rate_control": chosen.get("rate_control")}
             if "cmvc_75pct" in row:
                 row["meets_target"] = (row["cmvc_75pct"]["kbps"] <= 0.75 * svt_kbps * 1.0001
                                        and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])
