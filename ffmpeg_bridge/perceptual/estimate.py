@@ -27,11 +27,16 @@ import numpy as np
 import torch
 
 from ..decoder import decode_keyframes, motion_steps
+from .images import rgb_to_tensor
 from .lpips import LPIPS
 
 #: At most this many gaps are scored per candidate (evenly spread over the
 #: clip), so a long clip costs no more than a short one.
 MAX_GAPS = 32
+#: The source frames' LPIPS features are kept for the next candidate (the
+#: same frames come back as keyframes and midpoints) up to this many bytes;
+#: AlexNet's features of a 1280x720 frame take about 30 MB.
+REF_CACHE_BYTES = 1 << 30
 #: Scores are compared at this many decimals (LPIPS differences that matter
 #: are around 1e-3).
 DECIMALS = 5
@@ -69,6 +74,19 @@ class MidpointEstimator:
         self.generator, self.max_gaps = generator, max_gaps
         with _one_thread():
             self.net = LPIPS("alex")
+        self._ref: dict[int, list[torch.Tensor]] = {}
+        self._ref_bytes = 0
+
+    def _score(self, f: int, img: np.ndarray) -> float:
+        """LPIPS of img against source frame f (the same numbers as
+        ``LPIPS.compare``, which also takes the two frames one at a time)."""
+        ref = self._ref.get(f)
+        if ref is None:
+            ref = self.net.features(rgb_to_tensor(self.frames[f]))
+            size = sum(t.numel() * t.element_size() for t in ref)
+            if self._ref_bytes + size <= REF_CACHE_BYTES:
+                self._ref[f], self._ref_bytes = ref, self._ref_bytes + size
+        return float(self.net.distance_from_features(ref, self.net.features(rgb_to_tensor(img)))[0])
 
     def _pairs(self, keyframes: list[tuple[int, np.ndarray]]):
         pairs = list(zip(keyframes, keyframes[1:]))
@@ -82,12 +100,12 @@ class MidpointEstimator:
         with _one_thread(), torch.inference_mode():
             if len(keyframes) == 1:
                 (f, img), = keyframes
-                score = self.net.compare(self.frames[f], [img])[0]
+                score = self._score(f, img)
                 return Estimate(round(float(score), DECIMALS), 0, 0)
             scores, weights, mids = [], [], 0
             pairs = self._pairs(keyframes)
             for (a, img_a), (b, img_b) in pairs:
-                scores.append(self.net.compare(self.frames[a], [img_a])[0])
+                scores.append(self._score(a, img_a))
                 weights.append(1)
                 n_between = b - a - 1
                 if n_between < 1:
@@ -99,7 +117,7 @@ class MidpointEstimator:
                     mid = self.generator.frame_at(img_a, img_b, n_between, m - a,
                                                   motion=motion_steps(self.motion, a, b))
                     mids += 1
-                scores.append(self.net.compare(self.frames[m], [mid])[0])
+                scores.append(self._score(m, mid))
                 weights.append(n_between)
         value = float(np.average(np.asarray(scores, dtype=np.float64), weights=weights))
         return Estimate(round(value, DECIMALS), len(pairs), mids)
