@@ -69,6 +69,35 @@ def from_rgb(rgb: np.ndarray, colors: ColorSpec, pix_fmt: str = "yuv420p") -> av
     """uint8 RGB (H, W, 3) -> a YUV frame in the stream's matrix and range."""
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
     cs, rng = colors.sws()
-    return VideoReformatter().reformat(frame, format=pix_fmt, src_colorspace=Colorspace.ITU709,
-                                       dst_colorspace=cs, src_color_range=AvRange.JPEG,
-                                       dst_color_range=rng, interpolation=_EXACT, threads=1)
+    wide = _WIDE.get(pix_fmt) if colors.full_range else None
+    out = VideoReformatter().reformat(frame, format=wide or pix_fmt, src_colorspace=Colorspace.ITU709,
+                                      dst_colorspace=cs, src_color_range=AvRange.JPEG,
+                                      dst_color_range=rng, interpolation=_EXACT, threads=1)
+    return _narrow(out, pix_fmt) if wide else out
+
+
+# swscale's 8-bit full-range output truncates chroma: Cb and Cr come out 0.5
+# code values low on average (measured against H.273's
+# round(255 * E'PB + 128) on random RGB; limited range and luma are unbiased).
+# On the full-range ASL clips that shift alone cost 0.005 LPIPS-Alex per
+# RGB -> YUV -> RGB round trip.  So full range goes through 16 bits, where
+# swscale gives 65535 * E' (+ 32768 for chroma), and is rounded here.
+_WIDE = {"yuv420p": "yuv420p16le", "yuv444p": "yuv444p16le"}
+
+
+def _narrow(wide: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
+    """A full-range 16-bit frame rounded to 8 bits as H.273 defines them."""
+    out = av.VideoFrame(wide.width, wide.height, pix_fmt)
+    for i, (src, dst) in enumerate(zip(wide.planes, out.planes)):
+        v = np.frombuffer(src, np.uint16).reshape(src.height, src.line_size // 2)[:, :src.width]
+        v = v.astype(np.int64)
+        if i:  # chroma: round((v - 32768) / 257) + 128, halves up
+            v = (2 * (v - 32768) + 257) // 514 + 128
+        else:  # luma: round(v / 257)
+            v = (2 * v + 257) // 514
+        buf = np.zeros((dst.height, dst.line_size), np.uint8)
+        buf[:, :dst.width] = np.clip(v, 0, 255)
+        dst.update(buf.tobytes())
+    out.color_range = 2
+    out.colorspace = wide.colorspace
+    return out
