@@ -136,3 +136,25 @@ def test_keyframe_split_without_gaps(monkeypatch):
         "x.cmvc", ref, dist, lambda a, b: (b - a).abs().mean(dim=(1, 2, 3)) * 25.5)
     assert got["lpips_midpoints"] is None
     assert got["lpips_keyframes"] == got["lpips_midpoint_estimate"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_decoded_y4m_is_read_in_the_sources_colours(tmp_path):
+    # The bug this covers: a Y4M carries no matrix, so the BT.601 clip
+    # one-by-one-person-detection was scored as if it were BT.709.
+    import numpy as np
+    from fractions import Fraction
+
+    from ffmpeg_bridge.colors import ColorSpec
+    from ffmpeg_bridge.video_io import read_video
+    from ffmpeg_bridge.y4m import Y4MWriter
+
+    rgb = np.zeros((16, 16, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 200, 60, 30  # saturated: the matrices differ most
+    bt601 = ColorSpec(matrix=6, primaries=6, transfer=6, range=1)
+    path = tmp_path / "d.y4m"
+    with open(path, "wb") as fp:
+        Y4MWriter(fp, 16, 16, Fraction(25), bt601).write(rgb)
+    (back,) = check_quality_target.read_decoded(str(path), bt601)
+    assert np.abs(back.astype(int) - rgb).max() <= 2
+    (guessed,) = read_video(str(path)).frames  # what the tool used to read
+    assert np.abs(guessed.astype(int) - rgb).max() > 5
