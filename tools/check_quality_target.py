@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -185,6 +186,9 @@ def main(argv=None) -> int:
                     help="also run CMVC with each of these --max-gap-seconds (comma-separated)")
     ap.add_argument("--out", default=str(ROOT / "tools" / "results" / "quality_target.json"),
                     help="results JSON; the plot goes beside it (.png)")
+    ap.add_argument("--keep", metavar="DIR",
+                    help="copy each CMVC stream and its rate-control report here "
+                         "(<clip>.<label>.cmvc/.json), to decode them again later")
     ap.add_argument("--replot", action="store_true",
                     help="only redraw the plot from an existing --out JSON")
     a = ap.parse_args(argv)
@@ -259,6 +263,11 @@ def main(argv=None) -> int:
                 t2 = time.perf_counter()
                 kbps = os.path.getsize(cm) * 8 / (n / fps) / 1000
                 chosen = json.loads(Path(report).read_text())
+                if a.keep:
+                    os.makedirs(a.keep, exist_ok=True)
+                    stem = os.path.join(a.keep, f"{Path(clip).stem}.{label}")
+                    shutil.copyfile(cm, stem + ".cmvc")
+                    shutil.copyfile(report, stem + ".json")
                 row[label] = {"target_kbps": round(target, 3),
                               **score(dec, kbps, cm if gaps else None),
                               "encode_fps": round(n / (t1 - t0), 2), "decode_fps": round(n / (t2 - t1), 2),

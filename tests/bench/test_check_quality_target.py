@@ -69,7 +69,8 @@ def test_no_clips_is_an_error(tmp_path, monkeypatch, capsys):
 def test_gap_sweep_rows(tmp_path):
     out = tmp_path / "qt.json"
     assert check_quality_target.main([str(SAMPLE), "--max-frames", "8", "--generator", "blend",
-                                      "--rates", "0.75", "--gaps", "0.04,1", "--out", str(out)]) == 0
+                                      "--rates", "0.75", "--gaps", "0.04,1", "--out", str(out),
+                                      "--keep", str(tmp_path / "kept")]) == 0
     doc = json.loads(out.read_text())
     assert doc["gaps"] == [0.04, 1.0]
     (row,) = doc["clips"]
@@ -85,6 +86,12 @@ def test_gap_sweep_rows(tmp_path):
     for r in (row["cmvc_75pct"], dense, sparse):  # with --gaps every CMVC row splits LPIPS
         assert 0 <= r["lpips_keyframes"] < 1 and 0 <= r["lpips_midpoint_estimate"] < 1
     assert out.with_suffix(".png").stat().st_size > 1000
+    # --keep leaves every scored stream and its rate-control report
+    for label in ("cmvc_75pct", "cmvc_75pct_gap0.04", "cmvc_75pct_gap1"):
+        stem = tmp_path / "kept" / f"{SAMPLE.stem}.{label}"   # the label may hold a dot
+        bits = Path(f"{stem}.cmvc").stat().st_size * 8 / (row["frames"] / row["fps"]) / 1000
+        assert round(bits, 3) == row[label]["kbps"]
+        assert json.loads(Path(f"{stem}.json").read_text())["keyframes"] == row[label]["keyframes"]
 
 
 def test_bad_gaps_are_a_usage_error(tmp_path, capsys):
