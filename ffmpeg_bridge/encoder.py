@@ -53,6 +53,7 @@ class EncodeOptions:
     motion: str = "auto"
     generator: str = "rife"             # the interpolator the stream names for decoding
     gap_rule: str = "auto"              # rate control's choice of keyframe spacing: auto | lpips | crf
+    finalists: int = 1                  # lpips rule: spacings (best trial scores) given a final encode
     quiet: bool = True
 
 
@@ -462,7 +463,7 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
                     hi = mid
                 else:
                     lo = mid + 1
-            best, worse, scoring = None, 0, 0.0
+            best, worse, scoring, scored = None, 0, 0.0, []
             for gap in spacings[lo:]:
                 cand = fit(gap, sc)
                 if cand.size > within:
@@ -473,22 +474,37 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
                 tried.append({"max_gap_frames": None if gap is None else round(gap * fps),
                               "keyframe_scale": sc, "keyframes": len(cand.keyframes),
                               "quality": cand.quality, "bytes": cand.size, "lpips_estimate": est.lpips})
+                scored.append((est.lpips, len(scored), cand, tried[-1]))
                 log(f"  spacing {tried[-1]['max_gap_frames'] or 'uncapped'} frames: "
                     f"{len(cand.keyframes)} keyframes, {cand.size} bytes, LPIPS estimate {est.lpips:.4f}",
                     opts.quiet)
-                if best is None or est.lpips < best[0]:
-                    best, worse = (est.lpips, cand, tried[-1]), 0
+                if best is None or est.lpips < best:
+                    best, worse = est.lpips, 0
                 else:
                     worse += 1
                     if worse >= PATIENCE:
                         break
-            chosen, finished = finish(best[1]), True
-            t = time.perf_counter()
-            kept = estimator(chosen.stream)
-            info["scoring_seconds"] = round(scoring + time.perf_counter() - t, 1)  # RIFE + LPIPS
-            info["kept"] = {"max_gap_frames": best[2]["max_gap_frames"], "quality": chosen.quality,
-                            "bytes": chosen.size, "lpips_estimate": kept.lpips}
-            log(f"  kept: final encode {chosen.size} bytes, LPIPS estimate {kept.lpips:.4f}", opts.quiet)
+            # The best trial scores get the final encode; with more than one
+            # finalist the final encodes are scored too and the best is kept
+            # (trial and final encodes need not rank spacings alike).
+            finals = []
+            for _, _, cand, entry in sorted(scored, key=lambda x: x[:2])[:max(1, opts.finalists)]:
+                final = finish(cand)
+                t = time.perf_counter()
+                est = estimator(final.stream)
+                scoring += time.perf_counter() - t
+                finals.append((est.lpips, len(finals), final, entry))
+                log(f"  final encode at {entry['max_gap_frames'] or 'uncapped'} frames: "
+                    f"{final.size} bytes, LPIPS estimate {est.lpips:.4f}", opts.quiet)
+            kept_est, _, chosen, entry = min(finals, key=lambda x: x[:2])
+            finished = True
+            info["scoring_seconds"] = round(scoring, 1)  # RIFE + LPIPS
+            if len(finals) > 1:
+                info["finalists"] = [{"max_gap_frames": e["max_gap_frames"], "quality": f.quality,
+                                      "bytes": f.size, "lpips_estimate": v} for v, _, f, e in finals]
+            info["kept"] = {"max_gap_frames": entry["max_gap_frames"], "quality": chosen.quality,
+                            "bytes": chosen.size, "lpips_estimate": kept_est}
+            log(f"  kept: final encode {chosen.size} bytes, LPIPS estimate {kept_est:.4f}", opts.quiet)
             break
     else:
         gaps = [opts.max_gap_seconds]

