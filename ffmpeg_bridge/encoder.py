@@ -373,7 +373,10 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
       after ``PATIENCE`` spacings that do not beat it.  Only the winner gets
       the slow final encode: on the ASL clip hungry, trial and final
       encodes ranked its four spacings the same, and scoring every final
-      encode made the whole encode 5-7x slower than the crf rule.
+      encode made the whole encode 5-7x slower than the crf rule.  With
+      ``finalists`` > 1 that many of the best trial scores get a final
+      encode each, scored in turn, and the best of those is kept (on some
+      clips trial scores picked sparser keyframes than final scores had).
     ``crf`` (the fallback): from ``max_gap_seconds``, the gap doubles while
       doubling it lets the keyframes be coded more than the codec's
       ``density_cost`` finer, and whenever the rate cannot be met otherwise.

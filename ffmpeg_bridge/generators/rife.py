@@ -53,9 +53,13 @@ class RifeGenerator(Generator):
       ways, LPIPS fell on all 8 clips tried (e.g. carphone 0.1071 -> 0.1049,
       bottle-detection 0.0369 -> 0.0360, hungry 0.0660 -> 0.0650): a bisected
       midpoint carries the keyframes' coding errors plus its own into every
-      frame made from it.  On uncoded keyframes the two trade places clip by
-      clip (carphone: timestep better at gaps of 4 to 32 frames; bikes:
-      recursive better at 8 and 32, worse at 16 and 64).  Timestep also makes
+      frame made from it.  Those streams had gaps of 5 to 12 frames.  On
+      uncoded keyframes (source frames g apart, mean LPIPS of the frames
+      between) the two trade places: carphone, timestep better at g = 4 to
+      32; bikes, recursive better at 8 and 32, worse at 16 and 64;
+      bottle-detection, even up to 32, recursive better at 64 (0.0231 vs
+      0.0260); one-by-one-person-detection, timestep better at 8 and 16.
+      Long gaps on coded streams are not measured yet.  Timestep also makes
       any single frame (the encoder's estimate) in one pass, recursive in up
       to log2(gap).
     prealign: with ``motion`` given, warp both keyframes onto each target
