@@ -59,10 +59,11 @@ class RifeGenerator(Generator):
       32; bikes, recursive better at 8 and 32, worse at 16 and 64;
       bottle-detection, even up to 32, recursive better at 64 (0.0231 vs
       0.0260); one-by-one-person-detection, timestep better at 8 and 16.
-      On coded streams with long gaps (the quality-target run at 25% of the
-      rate, gaps of 38 to 185 frames, against the same run with recursive)
-      timestep was better on four clips (bottle-detection, 48-frame gaps:
-      0.0642 -> 0.0603) and 0.0003 worse on bigbuckbunny.  Timestep also makes
+      On coded streams with long gaps (the same streams at 25% of that rate,
+      gaps of 38 to 185 frames, decoded both ways) timestep was better on
+      all four clips tried: bottle-detection (48-frame gaps) 0.0640 ->
+      0.0601, bikes (60) 0.4236 -> 0.4226, carphone (38) 0.2388 -> 0.2383,
+      one-by-one-person-detection (185) 0.2305 -> 0.2294.  Timestep also makes
       any single frame (the encoder's estimate) in one pass, recursive in up
       to log2(gap).
     prealign: with ``motion`` given, warp both keyframes onto each target
