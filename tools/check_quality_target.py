@@ -212,6 +212,8 @@ def main(argv=None) -> int:
     clips = a.clips or sorted(str(p) for p in shared.glob("*.mp4"))
     if not clips:
         ap.error(f"no clips given and none in {shared}")
+    if a.keep:
+        os.makedirs(a.keep, exist_ok=True)
     from ffmpeg_bridge.perceptual.lpips import LPIPS
     net = LPIPS("alex")
     results = []
@@ -264,7 +266,6 @@ def main(argv=None) -> int:
                 kbps = os.path.getsize(cm) * 8 / (n / fps) / 1000
                 chosen = json.loads(Path(report).read_text())
                 if a.keep:
-                    os.makedirs(a.keep, exist_ok=True)
                     stem = os.path.join(a.keep, f"{Path(clip).stem}.{label}")
                     shutil.copyfile(cm, stem + ".cmvc")
                     shutil.copyfile(report, stem + ".json")
