@@ -152,6 +152,7 @@ def decode(source, *, generator: str | None = None, device: str = "cpu",
         broken_track = False              # a predicted payload lost its reference
         gap_since_anchor = False          # damage between last anchor and the next one
         known_end = 0                     # end of the last segment read
+        next_start = 0                    # where the next segment should start
 
         def fill(upto: int, hold_img) -> Iterator[np.ndarray]:
             nonlocal emitted
@@ -169,12 +170,19 @@ def decode(source, *, generator: str | None = None, device: str = "cpu",
                     broken_track = True
                     continue
                 report.segments += 1
-                known_end = max(known_end, seg.first_frame + seg.frame_count)
+                if seg.first_frame != next_start:  # frames missing (or repeated) in between
+                    gap_since_anchor = True
+                next_start = seg.first_frame + seg.frame_count
+                known_end = max(known_end, next_start)
                 if seg.motion is not None and seg.motion.model == MotionModel.GLOBAL_SIMILARITY:
                     for i, rec in enumerate(seg.motion.records):
                         motion[seg.first_frame + i] = rec
-                # Frames lost to damage before this segment: hold.
-                if seg.first_frame > emitted:
+                # Frames lost to damage before this segment: hold.  Otherwise
+                # the frames after the last segment's last keyframe are
+                # generated towards this segment's first keyframe (spec 7),
+                # below; holding them froze the picture at every segment
+                # boundary whose last frame is not a keyframe.
+                if gap_since_anchor and seg.first_frame > emitted:
                     yield from fill(seg.first_frame, last_img)
                 try:
                     pictures = []
