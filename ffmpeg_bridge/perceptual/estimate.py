@@ -11,11 +11,10 @@ each midpoint for every in-between frame of its gap, so the weighted mean
 estimates the clip's mean LPIPS from one generated frame per gap.  On the
 fifteen clips of ../shared/media/video (issue 3, fifth session) this estimate
 ranked the spacings as the full decode did: its choice was the best spacing on
-11 clips and within 0.0025 LPIPS of it on the other 4.  That decode still held
-a segment's last keyframe up to the next segment instead of generating those
-frames (fixed since), so gaps across a segment boundary decoded worse than
-estimated: on one-by-one-person-detection the estimate was 0.0981 and the
-decode 0.1017.  The estimate already scored them as the decoder now makes them.
+11 clips and within 0.0025 LPIPS of it on the other 4 (measured with a decoder
+that still held the frames after a segment's last keyframe).  A gap across a
+segment boundary is scored like any other, because the decoder generates it
+towards the next segment's first keyframe (spec 7).
 
 The choice decides the stream's bytes, so it must not depend on the machine's
 thread count: torch runs single-threaded here (a different number of threads
