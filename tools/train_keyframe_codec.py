@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from cmvc_format.lic import taef2  # noqa: E402
 from cmvc_format.lic.codec import BLOCK, pad_to_multiple  # noqa: E402
 from cmvc_format.lic.transforms import CODE_STRIDE, LatentCodec  # noqa: E402
+from tools.metrics.psnr import psnr_from_mse  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CROP = 32                  # latent samples per side of a training crop (256 px)
@@ -150,14 +151,40 @@ def batch(train, rng: np.random.Generator, size: int) -> torch.Tensor:
     return torch.stack(crops).float()
 
 
-def rd_terms(model: LatentCodec, lat: torch.Tensor, q: int, train: bool):
+def code_and_bpp(model: LatentCodec, lat: torch.Tensor, q: int, train: bool):
+    """(code rounded with a straight-through gradient, bits per pixel): the
+    rate is measured on the code relaxed with uniform noise when training,
+    on the rounded code otherwise."""
     code = model.analyse(lat, q)
     rounded = code + (torch.round(code) - code).detach()
     relaxed = code + torch.empty_like(code).uniform_(-0.5, 0.5) if train else torch.round(code)
     bits = -torch.log2(model.likelihood(relaxed, q)).sum()
-    pixels = lat.shape[0] * lat.shape[2] * lat.shape[3] * taef2.STRIDE ** 2
-    recon = model.synthesise(rounded, q)
-    return bits / pixels, torch.mean((recon - lat) ** 2)
+    return rounded, bits / (lat.shape[0] * lat.shape[2] * lat.shape[3] * taef2.STRIDE ** 2)
+
+
+def rd_terms(model: LatentCodec, lat: torch.Tensor, q: int, train: bool):
+    rounded, bpp = code_and_bpp(model, lat, q, train)
+    return bpp, torch.mean((model.synthesise(rounded, q) - lat) ** 2)
+
+
+def optimiser(model: LatentCodec, lr: float, fast_factor: float, steps: int):
+    """Adam with a one-cycle schedule; the priors and gains are a few numbers
+    per channel that must move far (a logistic of scale 1 costs 2 bits even
+    for an all-zero channel), so they learn fast_factor times faster than the
+    transforms. Returns step(loss)."""
+    fast = [p for n, p in model.named_parameters() if n.startswith(("prior_", "log_"))]
+    slow = [p for n, p in model.named_parameters() if not n.startswith(("prior_", "log_"))]
+    opt = torch.optim.Adam([{"params": slow}, {"params": fast}], lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, fast_factor * lr], total_steps=steps,
+                                                pct_start=0.05, final_div_factor=20)
+
+    def step(loss: torch.Tensor) -> None:
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+    return step
 
 
 @torch.no_grad()
@@ -180,25 +207,13 @@ def train(args, data: dict) -> tuple[LatentCodec, dict]:
     basis, mean = block_klt(train_set, model.code_channels)
     model.init_block_transform(basis, mean)
     lam = lambdas(args.qualities, args.lambda_low, args.lambda_high)
-    # The priors and gains are a few numbers per channel that must move far
-    # (a logistic of scale 1 costs 2 bits even for an all-zero channel): they
-    # learn 20x faster than the transforms.
-    fast = [p for n, p in model.named_parameters() if n.startswith(("prior_", "log_"))]
-    slow = [p for n, p in model.named_parameters() if not n.startswith(("prior_", "log_"))]
-    opt = torch.optim.Adam([{"params": slow}, {"params": fast}], lr=args.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr, 20 * args.lr], total_steps=args.steps,
-                                                pct_start=0.05, final_div_factor=20)
+    optimise = optimiser(model, args.lr, 20, args.steps)
     history, t0 = [], time.time()
     for step in range(1, args.steps + 1):
         q = (step - 1) % args.qualities
         lat = batch(train_set, rng, args.batch)
         bpp, mse = rd_terms(model, lat, q, train=True)
-        loss = bpp + lam[q] * mse
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimise(bpp + lam[q] * mse)
         if step % args.log_every == 0 or step == args.steps:
             val = validate(model, val_set)
             history.append({"step": step, "seconds": round(time.time() - t0, 1), "validation": val})
@@ -220,17 +235,18 @@ def pixel_batch(latents, pictures, rng: np.random.Generator, size: int):
     lats, pics = [], []
     for _ in range(size):
         i = rng.integers(len(latents))
-        lat, pic = latents[i].float(), pictures[i].float() / 255
+        lat, pic = latents[i], pictures[i]
+        _, h, w = lat.shape
+        # cropped first, converted after: the pictures are megapixels
+        y = k * rng.integers(max(0, h - PIXEL_CROP) // k + 1)
+        x = k * rng.integers(max(0, w - PIXEL_CROP) // k + 1)
+        lat = lat[:, y:y + PIXEL_CROP, x:x + PIXEL_CROP].float()
+        pic = pic[:, y * s:(y + PIXEL_CROP) * s, x * s:(x + PIXEL_CROP) * s].float() / 255
         _, h, w = lat.shape
         if h < PIXEL_CROP or w < PIXEL_CROP:  # small video frames: replicate edges
-            ph, pw = max(0, PIXEL_CROP - h), max(0, PIXEL_CROP - w)
+            ph, pw = PIXEL_CROP - h, PIXEL_CROP - w
             lat = torch.nn.functional.pad(lat[None], (0, pw, 0, ph), mode="replicate")[0]
             pic = torch.nn.functional.pad(pic[None], (0, pw * s, 0, ph * s), mode="replicate")[0]
-            _, h, w = lat.shape
-        y = k * rng.integers((h - PIXEL_CROP) // k + 1)
-        x = k * rng.integers((w - PIXEL_CROP) // k + 1)
-        lat = lat[:, y:y + PIXEL_CROP, x:x + PIXEL_CROP]
-        pic = pic[:, y * s:(y + PIXEL_CROP) * s, x * s:(x + PIXEL_CROP) * s]
         if rng.random() < 0.5:
             lat, pic = lat.flip(-1), pic.flip(-1)
         lats.append(lat), pics.append(pic)
@@ -239,16 +255,13 @@ def pixel_batch(latents, pictures, rng: np.random.Generator, size: int):
 
 def pixel_terms(model: LatentCodec, decoder, lpips, lat, pic, q: int, train: bool):
     """(bpp, RGB MSE in [0, 1] units, mean LPIPS, decoded pixels)."""
-    code = model.analyse(lat, q)
-    rounded = code + (torch.round(code) - code).detach()
-    relaxed = code + torch.empty_like(code).uniform_(-0.5, 0.5) if train else torch.round(code)
-    bits = -torch.log2(model.likelihood(relaxed, q)).sum()
+    rounded, bpp = code_and_bpp(model, lat, q, train)
     out = decoder(model.synthesise(rounded, q))
     if not train:
         out = out.clamp(0, 1)
     mse = torch.mean((out - pic) ** 2)
     perceptual = lpips.distance_from_features(lpips.features(out), lpips.features(pic)).mean()
-    return bits / pic[:, 0].numel(), mse, perceptual, out
+    return bpp, mse, perceptual, out
 
 
 @torch.no_grad()
@@ -258,22 +271,19 @@ def validate_pixels(model, decoder, lpips, val_lat, val_pic) -> list[dict]:
         bpp, psnr, lp = [], [], []
         for lat, pic in zip(val_lat, val_pic):
             b, m, p, _ = pixel_terms(model, decoder, lpips, lat[None].float(), pic[None].float() / 255, q, False)
-            bpp.append(float(b)), psnr.append(float(-10 * torch.log10(m))), lp.append(float(p))
+            bpp.append(float(b)), psnr.append(psnr_from_mse(float(m), peak=1.0)), lp.append(float(p))
         rows.append({"quality": q, "bpp": float(np.mean(bpp)), "psnr": float(np.mean(psnr)),
                      "lpips": float(np.mean(lp))})
     return rows
 
 
-def versus_anchor(anchor: Path, val: list[dict]) -> dict:
+def versus_anchor(means: dict, val: list[dict]) -> dict:
     """LPIPS BD-rate (<= 0.05 bpp) and PSNR gap of the validation points against
-    a tools/bench_keyframe_codec.py results.json of the same held-out photos
+    the "means" of a tools/bench_keyframe_codec.py results.json of the same held-out photos
     (e.g. `--images <the 5 held-out photos> --methods avif`), as the bench
     computes them on Kodak. The validation bpp are ideal code lengths."""
-    import json
-
     from tools import bench_keyframe_codec as bench
 
-    means = json.loads(anchor.read_text())["means"]
     ours = [{"bpp": r["bpp"], "psnr": r["psnr"], "lpips": r["lpips"]} for r in val]
     table = bench.bd_table({bench.ANCHOR: means[bench.ANCHOR], "cmvc-lic": ours}, ["lpips"])
     gap = bench.psnr_gap(means[bench.ANCHOR], ours)
@@ -293,11 +303,8 @@ def train_pixels(args, data: dict, model: LatentCodec) -> tuple[LatentCodec, dic
     lpips = LPIPS("alex")
     model.train().requires_grad_(True)
     lam = lambdas(args.qualities, args.pixel_lambda_low, args.pixel_lambda_high)
-    fast = [p for n, p in model.named_parameters() if n.startswith(("prior_", "log_"))]
-    slow = [p for n, p in model.named_parameters() if not n.startswith(("prior_", "log_"))]
-    opt = torch.optim.Adam([{"params": slow}, {"params": fast}], lr=args.pixel_lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.pixel_lr, 10 * args.pixel_lr],
-                                                total_steps=args.pixel_steps, pct_start=0.05, final_div_factor=20)
+    optimise = optimiser(model, args.pixel_lr, 10, args.pixel_steps)
+    anchor = json.loads(args.anchor.read_text())["means"] if args.anchor else None
     history, t0 = [], time.time()
 
     def checkpoint(step: int) -> None:
@@ -305,8 +312,8 @@ def train_pixels(args, data: dict, model: LatentCodec) -> tuple[LatentCodec, dic
         val = validate_pixels(model, decoder, lpips, val_lat, val_pic)
         model.train()
         entry = {"step": step, "seconds": round(time.time() - t0, 1), "validation": val}
-        if args.anchor:
-            entry["vs_anchor"] = versus_anchor(args.anchor, val)
+        if anchor:
+            entry["vs_anchor"] = versus_anchor(anchor, val)
             log(f"vs anchor: {entry['vs_anchor']}")
         history.append(entry)
         log(f"pixels step {step}/{args.pixel_steps} {time.time() - t0:.0f}s  " + "  ".join(
@@ -320,12 +327,7 @@ def train_pixels(args, data: dict, model: LatentCodec) -> tuple[LatentCodec, dic
         q = (step - 1) % args.qualities
         lat, pic = pixel_batch(train_lat, train_pic, rng, args.pixel_batch)
         bpp, mse, perceptual, _ = pixel_terms(model, decoder, lpips, lat, pic, q, True)
-        loss = bpp + lam[q] * (mse + args.beta * perceptual)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimise(bpp + lam[q] * (mse + args.beta * perceptual))
         if step % args.pixel_log_every == 0 or step == args.pixel_steps:
             checkpoint(step)
     model.eval().requires_grad_(False)

@@ -78,3 +78,44 @@ def test_one_pixel_step_moves_the_codec_towards_the_picture():
         opt.step()
         losses.append(float(mse))
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_versus_anchor_reads_a_curve_at_half_the_rate_as_minus_50_percent():
+    anchor = {"avif": [{"bpp": b, "psnr": 20 + 10 * b, "lpips": 0.8 - b} for b in (0.01, 0.02, 0.04, 0.08)]}
+    ours = [{"quality": i, "bpp": r["bpp"] / 2, "psnr": r["psnr"], "lpips": r["lpips"]}
+            for i, r in enumerate(anchor["avif"])]
+    out = training.versus_anchor(anchor, ours)
+    assert out["lpips_bd_rate_full"] == pytest.approx(-50.0, abs=0.5)
+    assert out["lpips_bd_rate_le_0.05"] == pytest.approx(-50.0, abs=0.5)
+    assert out["psnr_gap_db"] > 0  # same PSNR at half the bits: above the anchor
+
+
+def test_init_runs_stage_2b_and_writes_weights_log_and_checkpoints(tmp_path):
+    """--init skips stage 2; --anchor and --checkpoints leave their traces in
+    the log and the folder. Made-up latents and pictures; the shipped weights."""
+    import json
+
+    from cmvc_format.lic.weights_file import find_weights, load_codec_weights
+
+    names, lats, pics = [], [], []
+    for i in range(training.VALIDATION_PHOTOS + 1):
+        lat, pic, _ = _picture_and_latent(8, 12, seed=10 + i)
+        names.append(f"photo:p{i}.png"), lats.append((lat / 128 - 1).half()), pics.append(pic)
+    cache = tmp_path / "cache.pt"
+    torch.save({"names": names, "latents": lats, "pictures": pics}, cache)
+    anchor = tmp_path / "anchor.json"
+    anchor.write_text(json.dumps({"means": {"avif": [
+        {"bpp": b, "psnr": 10 + 20 * b, "lpips": 1 - b} for b in (0.01, 0.05, 0.2, 0.4)]}}))
+    init = find_weights("lic")
+    out = tmp_path / "out"
+    assert training.main(["--cache", str(cache), "--init", str(init), "--pixel-steps", "2",
+                          "--pixel-log-every", "2", "--pixel-batch", "1", "--anchor", str(anchor),
+                          "--checkpoints", str(tmp_path / "ckpt"), "--out", str(out)]) == 0
+    weights = list(out.glob("lic-????????.safetensors"))
+    assert len(weights) == 1
+    load_codec_weights(weights[0])  # loads and passes its hash check
+    log = json.loads((out / (weights[0].stem + ".train.json")).read_text())
+    assert log["init"]["file"] == init.name and "history" not in log
+    assert [h["step"] for h in log["pixels"]["history"]] == [0, 2]
+    assert all("vs_anchor" in h for h in log["pixels"]["history"])
+    assert sorted(f.name for f in (tmp_path / "ckpt").iterdir()) == ["pixels-0.pt", "pixels-2.pt"]
