@@ -99,7 +99,7 @@ def save_codec_weights(model, out_dir: Path) -> Path:
             "table_precision": str(TABLE_PRECISION),
             # the frozen transform it was trained with: decoding needs exactly it
             "taef2_sha256": sha256_file(find_weights("taef2"))}
-    data = save(tensors, metadata=meta)
+    data = canonical_safetensors(save(tensors, metadata=meta))
     digest = hashlib.sha256(data).hexdigest()
     out_dir = Path(out_dir)
     for old in out_dir.glob("lic-????????.safetensors"):
@@ -107,6 +107,21 @@ def save_codec_weights(model, out_dir: Path) -> Path:
     path = out_dir / f"lic-{digest[:8]}.safetensors"
     path.write_bytes(data)
     return path
+
+
+def canonical_safetensors(data: bytes) -> bytes:
+    """The same file with its JSON header's keys sorted. safetensors writes
+    the metadata from a hash map, so its order (and the file's SHA-256, which
+    names the weights in every stream) changed from one export of the same
+    model to the next. Offsets are relative to the data section and stay
+    valid; the header is padded with spaces to 8 bytes as safetensors does."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + size:]
 
 
 def load_codec_weights(path: Path | None = None):

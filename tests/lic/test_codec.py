@@ -161,3 +161,21 @@ def test_shipped_tables_are_the_ones_the_shipped_prior_gives():
         radius, freq = model.quantized_tables(q)
         assert radius == table.radius
         np.testing.assert_array_equal(freq, table.frequencies)
+
+
+def test_exported_weights_do_not_depend_on_metadata_order():
+    """safetensors writes metadata from a hash map; the export sorts the header
+    so the same model always gets the same bytes, hash and name."""
+    import torch
+    from safetensors.torch import load, save
+
+    from cmvc_format.lic.weights_file import canonical_safetensors
+
+    tensors = {"b": torch.arange(5, dtype=torch.int32), "a": torch.ones(2, 3, dtype=torch.float16)}
+    meta = {f"key{i}": str(i) for i in range(12)}
+    files = {canonical_safetensors(save(tensors, metadata=dict(order)))
+             for order in (sorted(meta.items()), sorted(meta.items(), reverse=True))}
+    assert len(files) == 1
+    data = files.pop()
+    assert all(torch.equal(load(data)[k], tensors[k]) for k in tensors)
+    assert (8 + int.from_bytes(data[:8], "little")) % 8 == 0

@@ -119,3 +119,24 @@ def test_init_runs_stage_2b_and_writes_weights_log_and_checkpoints(tmp_path):
     assert [h["step"] for h in log["pixels"]["history"]] == [0, 2]
     assert all("vs_anchor" in h for h in log["pixels"]["history"])
     assert sorted(f.name for f in (tmp_path / "ckpt").iterdir()) == ["pixels-0.pt", "pixels-2.pt"]
+
+
+def test_stage_2b_is_reproducible_and_validation_does_not_steer_it(tmp_path):
+    """The issue asks for seeded, reproducible training: two runs with the same
+    seed export the same weights (same hash in the file name), whether or not
+    they stop to validate in between."""
+    names, lats, pics = [], [], []
+    for i in range(training.VALIDATION_PHOTOS + 2):
+        lat, pic, _ = _picture_and_latent(8, 12, seed=30 + i)
+        names.append(f"photo:p{i}.png"), lats.append((lat / 128 - 1).half()), pics.append(pic)
+    cache = tmp_path / "cache.pt"
+    torch.save({"names": names, "latents": lats, "pictures": pics}, cache)
+    from cmvc_format.lic.weights_file import find_weights
+
+    exported = []
+    for run, every in enumerate(("1", "3")):
+        out = tmp_path / f"out{run}"
+        assert training.main(["--cache", str(cache), "--init", str(find_weights("lic")), "--pixel-steps", "3",
+                              "--pixel-log-every", every, "--pixel-batch", "2", "--out", str(out)]) == 0
+        exported.append([p.name for p in out.glob("lic-????????.safetensors")])
+    assert len(exported[0]) == 1 and exported[0] == exported[1]
