@@ -19,6 +19,18 @@ def _picture_and_latent(h_lat, w_lat, seed):
     return lat.half(), pic, block
 
 
+def _made_up_cache(tmp_path, photos: int, seed: int):
+    """A training cache of `photos` made-up 64x96 photos (latents in about
+    -1..1, as TAEF2's are), the last VALIDATION_PHOTOS of them held out."""
+    names, lats, pics = [], [], []
+    for i in range(photos):
+        lat, pic, _ = _picture_and_latent(8, 12, seed=seed + i)
+        names.append(f"photo:p{i}.png"), lats.append((lat / 128 - 1).half()), pics.append(pic)
+    cache = tmp_path / "cache.pt"
+    torch.save({"names": names, "latents": lats, "pictures": pics}, cache)
+    return cache
+
+
 @pytest.mark.parametrize("shape", [(40, 56), (20, 12)])  # the second is smaller than a crop
 def test_pixel_crops_are_aligned_with_their_latents(shape):
     lat, pic, _ = _picture_and_latent(*shape, seed=1)
@@ -97,12 +109,7 @@ def test_init_runs_stage_2b_and_writes_weights_log_and_checkpoints(tmp_path):
 
     from cmvc_format.lic.weights_file import find_weights, load_codec_weights
 
-    names, lats, pics = [], [], []
-    for i in range(training.VALIDATION_PHOTOS + 1):
-        lat, pic, _ = _picture_and_latent(8, 12, seed=10 + i)
-        names.append(f"photo:p{i}.png"), lats.append((lat / 128 - 1).half()), pics.append(pic)
-    cache = tmp_path / "cache.pt"
-    torch.save({"names": names, "latents": lats, "pictures": pics}, cache)
+    cache = _made_up_cache(tmp_path, training.VALIDATION_PHOTOS + 1, seed=10)
     anchor = tmp_path / "anchor.json"
     anchor.write_text(json.dumps({"means": {"avif": [
         {"bpp": b, "psnr": 10 + 20 * b, "lpips": 1 - b} for b in (0.01, 0.05, 0.2, 0.4)]}}))
@@ -125,12 +132,7 @@ def test_stage_2b_is_reproducible_and_validation_does_not_steer_it(tmp_path):
     """The issue asks for seeded, reproducible training: two runs with the same
     seed export the same weights (same hash in the file name), whether or not
     they stop to validate in between."""
-    names, lats, pics = [], [], []
-    for i in range(training.VALIDATION_PHOTOS + 2):
-        lat, pic, _ = _picture_and_latent(8, 12, seed=30 + i)
-        names.append(f"photo:p{i}.png"), lats.append((lat / 128 - 1).half()), pics.append(pic)
-    cache = tmp_path / "cache.pt"
-    torch.save({"names": names, "latents": lats, "pictures": pics}, cache)
+    cache = _made_up_cache(tmp_path, training.VALIDATION_PHOTOS + 2, seed=30)
     from cmvc_format.lic.weights_file import find_weights
 
     exported = []
