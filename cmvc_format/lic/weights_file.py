@@ -114,11 +114,10 @@ def canonical_safetensors(data: bytes) -> bytes:
     the metadata from a hash map, so its order (and the file's SHA-256, which
     names the weights in every stream) changed from one export of the same
     model to the next. Offsets are relative to the data section and stay
-    valid; the header is padded with spaces to 8 bytes as safetensors does."""
+    valid; sort_keys also orders the nested __metadata__; the header is padded
+    with spaces to 8 bytes as safetensors does."""
     size = int.from_bytes(data[:8], "little")
     header = json.loads(data[8:8 + size])
-    if "__metadata__" in header:
-        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
     text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
     return len(text).to_bytes(8, "little") + text + data[8 + size:]

@@ -132,9 +132,9 @@ def test_stage_2b_is_reproducible_and_validation_does_not_steer_it(tmp_path):
     """The issue asks for seeded, reproducible training: two runs with the same
     seed export the same weights (same hash in the file name), whether or not
     they stop to validate in between."""
-    cache = _made_up_cache(tmp_path, training.VALIDATION_PHOTOS + 2, seed=30)
     from cmvc_format.lic.weights_file import find_weights
 
+    cache = _made_up_cache(tmp_path, training.VALIDATION_PHOTOS + 2, seed=30)
     exported = []
     for run, every in enumerate(("1", "3")):
         out = tmp_path / f"out{run}"
