@@ -274,8 +274,11 @@ class LicCodec(StillCodec):
 
     def config(self):
         import torch
+        # precision and weights decide the timings and the curve: recorded, as
+        # the default precision follows the CPU (codec._native_precision)
         return {"module": "cmvc_format.lic.codec.load_codec()", "n_quality": len(self.default_settings),
-                "torch_threads": torch.get_num_threads()}
+                "torch_threads": torch.get_num_threads(), "precision": self.codec.precision,
+                "weights": f"lic-{self.codec.lic_sha256[:8]}"}
 
     def encode(self, rgb, setting):
         return bytes(self.codec.encode(rgb, quality=setting))
@@ -523,6 +526,9 @@ def markdown(results: dict) -> str:
              f"Machine: {env['cpu_count']} CPUs ({env['cpus_usable']} usable), torch threads "
              f"{env['torch_threads']}; PyAV {env['av']}, Pillow {env['pillow']}, torch {env['torch']}.", "",
              "## Bar", "", "```", *bar_lines(results["bar"]), "```", ""]
+    lic = results["codecs"].get("cmvc-lic", {}).get("config", {})
+    if "precision" in lic:
+        lines += [f"cmvc-lic: weights `{lic['weights']}`, networks in {lic['precision']}.", ""]
     for name, st in results["codecs"].items():
         if st["status"] != "ok":
             lines += [f"- **{name}**: {st['status']}: {st.get('error', '')}"]

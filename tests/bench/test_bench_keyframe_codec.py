@@ -126,3 +126,13 @@ def test_bar_verdicts():
     assert _bar(-25.0, -0.5, 1.2)["met"] is False
     undetermined = _bar(None, -0.5, 0.8)
     assert undetermined["met"] is None and undetermined["criteria"][0]["note"]
+
+
+def test_bench_records_the_weights_and_precision_it_timed():
+    """The lic timings depend on the precision, which follows the CPU; the
+    bench's results and summary must say which ran."""
+    config = kb.LicCodec().config()
+    assert config["precision"] in ("fp32", "bf16") and config["weights"].startswith("lic-")
+    results = json.loads((REPO / "tools/results/keyframe-codec/results.json").read_text())
+    results["codecs"]["cmvc-lic"]["config"] = config
+    assert f"networks in {config['precision']}" in kb.markdown(results)
