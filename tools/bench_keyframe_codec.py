@@ -278,7 +278,7 @@ class LicCodec(StillCodec):
         # the default precision follows the CPU (codec._native_precision)
         return {"module": "cmvc_format.lic.codec.load_codec()", "n_quality": len(self.default_settings),
                 "torch_threads": torch.get_num_threads(), "precision": self.codec.precision,
-                "weights": f"lic-{self.codec.lic_sha256[:8]}"}
+                "weights": f"lic-{self.codec.lic_sha256[:8]}", "transform": self.codec.taef2_name}
 
     def encode(self, rgb, setting):
         return bytes(self.codec.encode(rgb, quality=setting))
@@ -528,7 +528,8 @@ def markdown(results: dict) -> str:
              "## Bar", "", "```", *bar_lines(results["bar"]), "```", ""]
     lic = results["codecs"].get("cmvc-lic", {}).get("config", {})
     if "precision" in lic:
-        lines += [f"cmvc-lic: weights `{lic['weights']}`, networks in {lic['precision']}.", ""]
+        lines += [f"cmvc-lic: weights `{lic['weights']}` with `{lic.get('transform', 'taef2')}`, "
+                  f"networks in {lic['precision']}.", ""]
     for name, st in results["codecs"].items():
         if st["status"] != "ok":
             lines += [f"- **{name}**: {st['status']}: {st.get('error', '')}"]

@@ -4,7 +4,8 @@
     python tools/train_keyframe_codec.py --steps 200 --out /tmp/try   # a quick try
 
 Stage 1 encodes the training pictures with the frozen TAEF2 encoder once and
-caches the latents (`--cache`). Data: every photo in
+caches the latents (`--cache`); the codec's TAEF2-slim encoder reproduces
+them (tools/distill_taef2.py). Data: every photo in
 ../shared/media/images/train/ (a few held out for validation) and frames
 sampled from the videos in ../shared/media/video/. Kodak is never read here:
 it is the benchmark's.
@@ -15,13 +16,15 @@ rounded with a straight-through estimator for the distortion and relaxed with
 uniform noise for the rate. Everything is seeded: the same command on the
 same machine gives the same weights.
 
-Stage 2b fine-tunes the whole latent codec (TAEF2 stays frozen) with the
-loss measured where it matters, in pixels after the TAEF2 decoder:
+Stage 2b fine-tunes the whole latent codec (the pixel transform stays frozen)
+with the loss measured where it matters, in pixels after the decoder of the
+pixel transform (`--transform`, default the shipped TAEF2-slim):
 bpp + lambda_q * (MSE(RGB) + beta * LPIPS-Alex), on random 128 px crops.
 The latent MSE of stage 2 weighs every latent channel alike, but the decoder
 does not: trained on it alone the codec lost colour at low rates (Kodak
 kodim02 at 0.03 bpp decoded with a mean of (118, 87, 76) for (143, 56, 31)).
-`--init WEIGHTS` starts stage 2b from exported weights and skips stage 2.
+`--init WEIGHTS` starts stage 2b from exported weights and skips stage 2;
+with `--pixel-steps 0` it only re-exports them pinned to `--transform`.
 
 Stage 3 exports `cmvc_format/lic/weights/lic-<sha256[:8]>.safetensors`: the
 transforms, the gains, and the integer frequency tables the range coder uses
@@ -299,7 +302,7 @@ def train_pixels(args, data: dict, model: LatentCodec) -> tuple[LatentCodec, dic
     rng = np.random.default_rng(args.seed + 1)
     train_lat, val_lat = split(data, "latents")
     train_pic, val_pic = split(data, "pictures")
-    _, decoder = load_taef2()
+    _, decoder = load_taef2(args.transform)
     lpips = LPIPS("alex")
     model.train().requires_grad_(True)
     lam = lambdas(args.qualities, args.pixel_lambda_low, args.pixel_lambda_high)
@@ -336,10 +339,10 @@ def train_pixels(args, data: dict, model: LatentCodec) -> tuple[LatentCodec, dic
 
 
 # -- stage 3: export --------------------------------------------------------------
-def export(model: LatentCodec, out_dir: Path, info: dict) -> Path:
+def export(model: LatentCodec, out_dir: Path, info: dict, transform: Path | None = None) -> Path:
     from cmvc_format.lic.weights_file import save_codec_weights
 
-    path = save_codec_weights(model, out_dir)
+    path = save_codec_weights(model, out_dir, transform)
     (out_dir / (path.stem + ".train.json")).write_text(json.dumps(info, indent=1) + "\n")
     return path
 
@@ -372,14 +375,23 @@ def main(argv=None) -> int:
     ap.add_argument("--pixel-log-every", type=int, default=500)
     ap.add_argument("--checkpoints", type=Path, help="also save stage 2b's state at every validation here")
     ap.add_argument("--anchor", type=Path, help="bench results.json of the held-out photos to compare with")
+    ap.add_argument("--transform", type=Path,
+                    help="pixel transform stage 2b decodes through and the export pins "
+                         "(default: the shipped TAEF2-slim, cmvc_format/lic/weights/taef2s-*)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.transform is None:
+        from cmvc_format.lic.weights_file import PIXEL_TRANSFORM, find_weights
+
+        args.transform = find_weights(PIXEL_TRANSFORM)
+    from cmvc_format.lic.weights_file import sha256_file
+
     t0 = time.time()
     data = prepare(args.cache, args.shared)
     if args.prepare_only:
         return 0
     if args.init:
-        from cmvc_format.lic.weights_file import load_codec_weights, sha256_file
+        from cmvc_format.lic.weights_file import load_codec_weights
 
         model, _, _, _ = load_codec_weights(args.init)
         info = {"init": {"file": args.init.name, "sha256": sha256_file(args.init)}}
@@ -392,7 +404,8 @@ def main(argv=None) -> int:
                              f"torch {torch.__version__} threads {torch.get_num_threads()}",
                  "total_seconds": round(time.time() - t0, 1)})
     args.out.mkdir(parents=True, exist_ok=True)
-    path = export(model, args.out, info)
+    info["transform"] = {"file": args.transform.name, "sha256": sha256_file(args.transform)}
+    path = export(model, args.out, info, args.transform)
     log(f"wrote {path}")
     return 0
 

@@ -4,8 +4,11 @@ Every file is named `<model>-<first 8 hex digits of its SHA-256>.safetensors`
 and is checked against that prefix when loaded, so a stream's model table
 (which carries the full SHA-256) names exactly the weights that decode it.
 
-- `taef2-*.safetensors`: the frozen TAEF2 encoder and decoder (MIT, see
-  LICENSE-taesd.txt), tensors as published (float16).
+- `taef2-*.safetensors`: the TAEF2 encoder and decoder (MIT, see
+  LICENSE-taesd.txt), tensors as published (float16). Training reads it.
+- `taef2s-*.safetensors`: TAEF2-slim, the pixel transform the codec runs:
+  TAEF2 with 32-channel full-resolution stages, distilled from it by
+  tools/distill_taef2.py (same licence).
 - `lic-*.safetensors`: the trained latent codec (transforms.LatentCodec), its
   quality gains and, per quality level q, `table.q`: the integer frequency
   table (int32 [code channels, 2r+1], rows summing to 2**16) the range coder
@@ -59,14 +62,29 @@ def check_weights(path: Path) -> Path:
     return path
 
 
+#: The pixel transform new `lic` weights are trained with and pin.
+PIXEL_TRANSFORM = "taef2s"
+
+
+def find_by_hash(sha256: str, directory: Path = WEIGHTS_DIR) -> Path:
+    """The weights file whose SHA-256 is sha256 (named `<model>-<sha8>`)."""
+    for path in sorted(directory.glob(f"*-{sha256[:8]}.safetensors")):
+        if sha256_file(path) == sha256:
+            return path
+    raise WeightsError(f"no weights file with SHA-256 {sha256[:8]}... in {directory}; "
+                       "reinstall cmvc or run tools/distill_taef2.py")
+
+
 def load_taef2(path: Path | None = None):
-    """(encoder, decoder) as float32 eval modules."""
+    """(encoder, decoder) of a TAEF2 or TAEF2-slim file (default: the
+    teacher, TAEF2) as float32 eval modules."""
     from safetensors.torch import load_file
 
     from . import taef2
 
     state = load_file(str(check_weights(path) if path else find_weights("taef2")))
-    encoder, decoder = taef2.build_encoder(), taef2.build_decoder()
+    encoder = taef2.build_encoder(taef2.top_width(state, "encoder."))
+    decoder = taef2.build_decoder(taef2.top_width(state, "decoder."))
     for prefix, module in (("encoder.", encoder), ("decoder.", decoder)):
         module.load_state_dict({k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)})
         module.eval().requires_grad_(False)
@@ -79,8 +97,10 @@ class QualityTable:
     frequencies: np.ndarray  # int32 [channels, 2*radius+1]
 
 
-def save_codec_weights(model, out_dir: Path) -> Path:
-    """Write model and its integer tables; returns the hash-named path."""
+def save_codec_weights(model, out_dir: Path, transform: Path | None = None) -> Path:
+    """Write model and its integer tables, pinning the pixel transform it was
+    trained with (default: the shipped PIXEL_TRANSFORM); returns the
+    hash-named path."""
     from safetensors.torch import save
     import torch
 
@@ -98,7 +118,7 @@ def save_codec_weights(model, out_dir: Path) -> Path:
     meta = {"model": "cmvc-lic", "config": json.dumps(model.config()), "radius": json.dumps(radii),
             "table_precision": str(TABLE_PRECISION),
             # the frozen transform it was trained with: decoding needs exactly it
-            "taef2_sha256": sha256_file(find_weights("taef2"))}
+            "taef2_sha256": sha256_file(transform or find_weights(PIXEL_TRANSFORM))}
     data = canonical_safetensors(save(tensors, metadata=meta))
     digest = hashlib.sha256(data).hexdigest()
     out_dir = Path(out_dir)
@@ -125,7 +145,7 @@ def canonical_safetensors(data: bytes) -> bytes:
 
 def load_codec_weights(path: Path | None = None):
     """(LatentCodec in eval mode, {quality: QualityTable}, sha256 hex,
-    SHA-256 hex of the TAEF2 weights it needs)."""
+    SHA-256 hex of the pixel transform (TAEF2 or TAEF2-slim) it needs)."""
     from safetensors import safe_open
 
     from .transforms import LatentCodec

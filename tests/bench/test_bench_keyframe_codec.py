@@ -133,6 +133,8 @@ def test_bench_records_the_weights_and_precision_it_timed():
     bench's results and summary must say which ran."""
     config = kb.LicCodec().config()
     assert config["precision"] in ("fp32", "bf16") and config["weights"].startswith("lic-")
+    assert config["transform"].startswith("taef2s-")
     results = json.loads((REPO / "tools/results/keyframe-codec/results.json").read_text())
     results["codecs"]["cmvc-lic"]["config"] = config
-    assert f"networks in {config['precision']}" in kb.markdown(results)
+    text = kb.markdown(results)
+    assert f"networks in {config['precision']}" in text and config["transform"] in text
