@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from cmvc_format.lic import taef2  # noqa: E402
 from tools.metrics.psnr import psnr_from_mse  # noqa: E402
-from tools.train_keyframe_codec import SHARED, log, prepare, split  # noqa: E402
+from tools.train_keyframe_codec import add_data_arguments, log, prepare, split  # noqa: E402
 
 CROP = 128  # pixels per side of a training crop (16 latent samples)
 VAL_SIZE = 512  # held-out pictures are validated on their top-left 512 px (speed)
@@ -185,31 +185,42 @@ def _optimiser(params, lr: float, steps: int):
     return step
 
 
+def _fit(name: str, student: nn.Sequential, part: nn.Sequential, steps: int, lr: float,
+         loss_of_batch, validate, log_every: int) -> tuple[nn.Sequential, dict]:
+    """Train `part` of `student` (the rest frozen) for `steps` steps of
+    loss_of_batch(), validating every log_every steps and at the end."""
+    student.requires_grad_(False)
+    part.requires_grad_(True).train()
+    optimise = _optimiser(part.parameters(), lr, steps)
+    history, t0 = [], time.time()
+    for step in range(steps + 1):
+        if step % log_every == 0 or step == steps:
+            history.append({"step": step, "seconds": round(time.time() - t0, 1), **validate()})
+            log(f"{name} step {step}/{steps} {time.time() - t0:.0f}s {history[-1]}")
+        if step == steps:
+            break
+        with _fast():
+            loss = loss_of_batch()
+        optimise(loss)
+    student.eval().requires_grad_(False)
+    return student, {"history": history, "train_seconds": round(time.time() - t0, 1)}
+
+
 def distil_encoder(args, teacher, train_lat, train_pic, val) -> tuple[nn.Sequential, dict]:
     rng = np.random.default_rng(args.seed)
     torch.manual_seed(args.seed)
     _, pic = crops(train_lat, train_pic, rng, 32)
     student = cut_encoder(teacher, args.top, pic)
     head, t_head = student[:taef2.ENCODER_TOP_END], teacher[:taef2.ENCODER_TOP_END]
-    student.requires_grad_(False)
-    head.requires_grad_(True).train()
-    optimise = _optimiser(head.parameters(), args.lr_encoder, args.encoder_steps)
-    history, t0 = [], time.time()
-    for step in range(args.encoder_steps + 1):
-        if step % args.log_every == 0 or step == args.encoder_steps:
-            history.append({"step": step, "seconds": round(time.time() - t0, 1),
-                            **validate_encoder(student, teacher, val)})
-            log(f"encoder step {step}/{args.encoder_steps} {time.time() - t0:.0f}s {history[-1]}")
-        if step == args.encoder_steps:
-            break
+
+    def loss_of_batch():
         _, pic = crops(train_lat, train_pic, rng, args.batch)
-        with _fast():
-            with torch.no_grad():
-                target = t_head(pic)
-            loss = torch.mean((head(pic).float() - target.float()) ** 2)
-        optimise(loss)
-    student.eval().requires_grad_(False)
-    return student, {"history": history, "train_seconds": round(time.time() - t0, 1)}
+        with torch.no_grad():
+            target = t_head(pic).float()
+        return torch.mean((head(pic).float() - target) ** 2)
+
+    return _fit("encoder", student, head, args.encoder_steps, args.lr_encoder, loss_of_batch,
+                lambda: validate_encoder(student, teacher, val), args.log_every)
 
 
 @torch.no_grad()
@@ -233,29 +244,20 @@ def distil_decoder(args, teacher, codec, lpips, train_lat, val) -> tuple[nn.Sequ
     with torch.no_grad():
         student = cut_decoder(teacher, args.top, body(lat))
     tail = student[start:]
-    student.requires_grad_(False)
-    tail.requires_grad_(True).train()
-    optimise = _optimiser(tail.parameters(), args.lr_decoder, args.decoder_steps)
-    history, t0 = [], time.time()
-    for step in range(args.decoder_steps + 1):
-        if step % args.log_every == 0 or step == args.decoder_steps:
-            history.append({"step": step, "seconds": round(time.time() - t0, 1),
-                            **validate_decoder(student, teacher, codec, val)})
-            log(f"decoder step {step}/{args.decoder_steps} {time.time() - t0:.0f}s {history[-1]}")
-        if step == args.decoder_steps:
-            break
+
+    def loss_of_batch():
         lat, _ = crops(train_lat, None, rng, args.batch)
-        with _fast():
-            with torch.no_grad():
-                features = body(decoder_inputs(lat, codec, rng))
-                target = t_tail(features).float()
-            out = tail(features).float()
-            loss = torch.mean((out - target) ** 2)
-            if args.beta:
-                loss = loss + args.beta * lpips.distance_from_features(lpips.features(out), lpips.features(target)).mean()
-        optimise(loss)
-    student.eval().requires_grad_(False)
-    return student, {"history": history, "train_seconds": round(time.time() - t0, 1)}
+        with torch.no_grad():
+            features = body(decoder_inputs(lat, codec, rng))
+            target = t_tail(features).float()
+        out = tail(features).float()
+        loss = torch.mean((out - target) ** 2)
+        if args.beta:
+            loss = loss + args.beta * lpips.distance_from_features(lpips.features(out), lpips.features(target)).mean()
+        return loss
+
+    return _fit("decoder", student, tail, args.decoder_steps, args.lr_decoder, loss_of_batch,
+                lambda: validate_decoder(student, teacher, codec, val), args.log_every)
 
 
 @torch.no_grad()
@@ -302,10 +304,7 @@ def export(encoder, decoder, teacher_sha: str, out_dir: Path, info: dict) -> Pat
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", type=Path, default=SHARED)
-    ap.add_argument("--cache", type=Path,
-                    default=Path(os.environ.get("CMVC_CACHE", Path.home() / ".cache/cmvc")) / "lic-train/latents-pictures.pt")
-    ap.add_argument("--out", type=Path, default=ROOT / "cmvc_format/lic/weights")
+    add_data_arguments(ap)
     ap.add_argument("--top", type=int, default=32, help="width of the full-resolution stages")
     ap.add_argument("--encoder-steps", type=int, default=3000)
     ap.add_argument("--decoder-steps", type=int, default=1000)

@@ -347,13 +347,18 @@ def export(model: LatentCodec, out_dir: Path, info: dict, transform: Path | None
     return path
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_data_arguments(ap: argparse.ArgumentParser) -> None:
+    """--shared, --cache, --out: where the training tools read and write."""
     ap.add_argument("--shared", type=Path, default=SHARED)
     ap.add_argument("--cache", type=Path,
                     default=Path(os.environ.get("CMVC_CACHE", Path.home() / ".cache/cmvc")) / "lic-train/latents-pictures.pt")
     ap.add_argument("--out", type=Path, default=ROOT / "cmvc_format/lic/weights")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_arguments(ap)
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--qualities", type=int, default=8)
