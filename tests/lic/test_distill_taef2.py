@@ -78,6 +78,14 @@ def test_distillation_is_seeded_and_exports_a_loadable_slim_file(tmp_path):
     assert {"psnr_vs_teacher_latent", "psnr_vs_teacher_q0"} <= set(log["decoder"]["history"][-1])
 
 
+def test_no_codec_validates_on_true_latents_only(tmp_path):
+    cache = _made_up_cache(tmp_path, 6, seed=5)
+    assert distill.main(["--cache", str(cache), "--out", str(tmp_path), "--encoder-steps", "0",
+                         "--decoder-steps", "1", "--log-every", "1", "--batch", "1", "--no-codec"]) == 0
+    (log,) = tmp_path.glob("taef2s-*.train.json")
+    assert set(json.loads(log.read_text())["decoder"]["history"][-1]) == {"step", "seconds", "psnr_vs_teacher_latent"}
+
+
 def test_the_codec_runs_the_shipped_slim_transform():
     from cmvc_format.lic.codec import load_codec
 

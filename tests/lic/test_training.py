@@ -142,3 +142,22 @@ def test_stage_2b_is_reproducible_and_validation_does_not_steer_it(tmp_path):
                               "--pixel-log-every", every, "--pixel-batch", "2", "--out", str(out)]) == 0
         exported.append([p.name for p in out.glob("lic-????????.safetensors")])
     assert len(exported[0]) == 1 and exported[0] == exported[1]
+
+
+def test_transform_option_pins_the_given_autoencoder(tmp_path):
+    """--pixel-steps 0 re-exports the same tensors, pinned to --transform."""
+    from safetensors import safe_open
+
+    from cmvc_format.lic.weights_file import find_weights, load_codec_weights, sha256_file
+
+    cache = _made_up_cache(tmp_path, training.VALIDATION_PHOTOS + 1, seed=50)
+    teacher = find_weights("taef2")
+    out = tmp_path / "out"
+    assert training.main(["--cache", str(cache), "--init", str(find_weights("lic")), "--pixel-steps", "0",
+                          "--transform", str(teacher), "--out", str(out)]) == 0
+    (path,) = out.glob("lic-????????.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        assert f.metadata()["taef2_sha256"] == sha256_file(teacher)
+    shipped, repinned = load_codec_weights()[0], load_codec_weights(path)[0]
+    for (k, a), (_, b) in zip(shipped.state_dict().items(), repinned.state_dict().items()):
+        assert torch.equal(a, b), k
