@@ -30,10 +30,7 @@ pin the transform they decode with by its SHA-256; re-export them with
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -47,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from cmvc_format.lic import taef2  # noqa: E402
 from tools.metrics.psnr import psnr_from_mse  # noqa: E402
-from tools.train_keyframe_codec import add_data_arguments, log, prepare, split  # noqa: E402
+from tools.train_keyframe_codec import add_data_arguments, log, prepare, provenance, split  # noqa: E402
 
 CROP = 128  # pixels per side of a training crop (16 latent samples)
 VAL_SIZE = 512  # held-out pictures are validated on their top-left 512 px (speed)
@@ -134,11 +131,13 @@ def crops(latents, pictures, rng: np.random.Generator, size: int):
     for _ in range(size):
         i = rng.integers(len(latents))
         lat = latents[i]
-        pic = pictures[i] if pictures is not None else torch.zeros(3, *(taef2.STRIDE * d for d in lat.shape[1:]))
         _, h, w = lat.shape
         y, x = rng.integers(max(0, h - n) + 1), rng.integers(max(0, w - n) + 1)
         lat = lat[:, y:y + n, x:x + n].float()
-        pic = pic[:, y * s:(y + n) * s, x * s:(x + n) * s].float() / 255
+        if pictures is not None:
+            pic = pictures[i][:, y * s:(y + n) * s, x * s:(x + n) * s].float() / 255
+        else:
+            pic = torch.zeros(3, lat.shape[1] * s, lat.shape[2] * s)
         if lat.shape[1:] != (n, n):  # small video frames: replicate edges
             ph, pw = n - lat.shape[1], n - lat.shape[2]
             lat = nn.functional.pad(lat[None], (0, pw, 0, ph), mode="replicate")[0]
@@ -149,6 +148,12 @@ def crops(latents, pictures, rng: np.random.Generator, size: int):
     return torch.stack(lats), torch.stack(pics)
 
 
+@torch.no_grad()
+def reconstruct(codec, lat: torch.Tensor, q: int) -> torch.Tensor:
+    """The latent the codec decodes from its rounded code at quality q."""
+    return codec.synthesise(torch.round(codec.analyse(lat, q)), q)
+
+
 def decoder_inputs(lat: torch.Tensor, codec, rng: np.random.Generator) -> torch.Tensor:
     """Per crop, the true latent (1 in 3) or the codec's reconstruction of it at a
     random quality level: the decoder must serve what decoding gives it."""
@@ -157,11 +162,7 @@ def decoder_inputs(lat: torch.Tensor, codec, rng: np.random.Generator) -> torch.
     out = []
     for one in lat:
         q = int(rng.integers(-codec.n_quality // 2, codec.n_quality))
-        if q < 0:
-            out.append(one)
-            continue
-        with torch.no_grad():
-            out.append(codec.synthesise(torch.round(codec.analyse(one[None], q)), q)[0])
+        out.append(one if q < 0 else reconstruct(codec, one[None], q)[0])
     return torch.stack(out)
 
 
@@ -212,6 +213,7 @@ def distil_encoder(args, teacher, train_lat, train_pic, val) -> tuple[nn.Sequent
     _, pic = crops(train_lat, train_pic, rng, 32)
     student = cut_encoder(teacher, args.top, pic)
     head, t_head = student[:taef2.ENCODER_TOP_END], teacher[:taef2.ENCODER_TOP_END]
+    validate = encoder_validation(teacher, val)
 
     def loss_of_batch():
         _, pic = crops(train_lat, train_pic, rng, args.batch)
@@ -220,19 +222,22 @@ def distil_encoder(args, teacher, train_lat, train_pic, val) -> tuple[nn.Sequent
         return torch.mean((head(pic).float() - target) ** 2)
 
     return _fit("encoder", student, head, args.encoder_steps, args.lr_encoder, loss_of_batch,
-                lambda: validate_encoder(student, teacher, val), args.log_every)
+                lambda: validate(student), args.log_every)
 
 
 @torch.no_grad()
-def validate_encoder(student, teacher, val) -> dict:
-    """Latent error of the whole student encoder on the held-out pictures,
-    relative to the latents' own variance (so 0.01 is 20 dB below them)."""
-    err, var = [], []
-    for pic in val:
-        x = pic[None].float() / 255
-        want, got = teacher(x), student(x)
-        err.append(float(torch.mean((got - want) ** 2))), var.append(float(torch.var(want)))
-    return {"latent_nmse": float(np.mean(err) / np.mean(var))}
+def encoder_validation(teacher, val):
+    """validate(student) -> latent error of the whole student encoder on the
+    held-out pictures, relative to the latents' own variance (so 0.01 is
+    20 dB below them). The teacher's latents are computed once."""
+    pairs = [(pic[None].float() / 255, teacher(pic[None].float() / 255)) for pic in val]
+    var = float(np.mean([float(torch.var(want)) for _, want in pairs]))
+
+    @torch.no_grad()
+    def validate(student) -> dict:
+        err = [float(torch.mean((student(x) - want) ** 2)) for x, want in pairs]
+        return {"latent_nmse": float(np.mean(err) / var)}
+    return validate
 
 
 def distil_decoder(args, teacher, codec, lpips, train_lat, val) -> tuple[nn.Sequential, dict]:
@@ -244,6 +249,7 @@ def distil_decoder(args, teacher, codec, lpips, train_lat, val) -> tuple[nn.Sequ
     with torch.no_grad():
         student = cut_decoder(teacher, args.top, body(lat))
     tail = student[start:]
+    validate = decoder_validation(teacher, codec, val)
 
     def loss_of_batch():
         lat, _ = crops(train_lat, None, rng, args.batch)
@@ -257,46 +263,41 @@ def distil_decoder(args, teacher, codec, lpips, train_lat, val) -> tuple[nn.Sequ
         return loss
 
     return _fit("decoder", student, tail, args.decoder_steps, args.lr_decoder, loss_of_batch,
-                lambda: validate_decoder(student, teacher, codec, val), args.log_every)
+                lambda: validate(student), args.log_every)
 
 
 @torch.no_grad()
-def validate_decoder(student, teacher, codec, val) -> dict:
-    """PSNR of the student's pictures against the teacher's, from the true
-    held-out latents and from the codec's reconstructions at its lowest and
-    highest quality."""
-    cases = {"latent": lambda lat: lat}
+def decoder_validation(teacher, codec, val):
+    """validate(student) -> PSNR of the student's pictures against the
+    teacher's, from the true held-out latents and from the codec's
+    reconstructions at its lowest and highest quality. The inputs and the
+    teacher's pictures are computed once."""
+    cases = {"latent": [lat[None].float() for lat in val]}
     if codec is not None:
         for q in (0, codec.n_quality - 1):
-            cases[f"q{q}"] = lambda lat, q=q: codec.synthesise(torch.round(codec.analyse(lat, q)), q)
-    out = {}
-    for name, make in cases.items():
-        mse = []
-        for lat in val:
-            inp = make(lat[None].float())
-            mse.append(float(torch.mean((student(inp).clamp(0, 1) - teacher(inp).clamp(0, 1)) ** 2)))
-        out[f"psnr_vs_teacher_{name}"] = round(psnr_from_mse(float(np.mean(mse)), peak=1.0), 2)
-    return out
+            cases[f"q{q}"] = [reconstruct(codec, lat, q) for lat in cases["latent"]]
+    wanted = {name: [(inp, teacher(inp).clamp(0, 1)) for inp in inputs] for name, inputs in cases.items()}
+
+    @torch.no_grad()
+    def validate(student) -> dict:
+        out = {}
+        for name, pairs in wanted.items():
+            mse = np.mean([float(torch.mean((student(inp).clamp(0, 1) - want) ** 2)) for inp, want in pairs])
+            out[f"psnr_vs_teacher_{name}"] = round(psnr_from_mse(float(mse), peak=1.0), 2)
+        return out
+    return validate
 
 
 # -- export -----------------------------------------------------------------------------
 def export(encoder, decoder, teacher_sha: str, out_dir: Path, info: dict) -> Path:
-    from safetensors.torch import save
-
-    from cmvc_format.lic.weights_file import canonical_safetensors
+    from cmvc_format.lic.weights_file import write_named_weights
 
     tensors = {f"{prefix}{k}": v.detach().half().contiguous()
                for prefix, module in (("encoder.", encoder), ("decoder.", decoder))
                for k, v in module.state_dict().items()}
     meta = {"model": "taef2s", "distilled_from_taef2_sha256": teacher_sha,
             "license": "MIT (TAEF2 by Ollin Boer Bohan, see LICENSE-taesd.txt)"}
-    data = canonical_safetensors(save(tensors, metadata=meta))
-    digest = hashlib.sha256(data).hexdigest()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("taef2s-????????.safetensors"):
-        old.unlink()
-    path = out_dir / f"taef2s-{digest[:8]}.safetensors"
-    path.write_bytes(data)
+    path = write_named_weights("taef2s", tensors, meta, out_dir)
     (out_dir / (path.stem + ".train.json")).write_text(json.dumps(info, indent=1) + "\n")
     return path
 
@@ -335,11 +336,7 @@ def main(argv=None) -> int:
     encoder, enc_info = distil_encoder(args, t_enc, train_lat, train_pic, val_pic)
     decoder, dec_info = distil_decoder(args, t_dec, codec, lpips, train_lat, val_lat)
     info = {"teacher": {"file": teacher_path.name, "sha256": sha256_file(teacher_path)},
-            "encoder": enc_info, "decoder": dec_info,
-            "command": " ".join(sys.argv), "args": {k: str(v) for k, v in vars(args).items()},
-            "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-                        f"torch {torch.__version__} threads {torch.get_num_threads()}",
-            "total_seconds": round(time.time() - t0, 1)}
+            "encoder": enc_info, "decoder": dec_info, **provenance(args, t0)}
     path = export(encoder, decoder, info["teacher"]["sha256"], args.out, info)
     log(f"wrote {path}")
     return 0

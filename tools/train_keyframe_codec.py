@@ -355,6 +355,14 @@ def add_data_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "cmvc_format/lic/weights")
 
 
+def provenance(args, t0: float) -> dict:
+    """Command, arguments, hardware and run time, for a training log."""
+    return {"command": " ".join(sys.argv), "args": {k: str(v) for k, v in vars(args).items()},
+            "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+                        f"torch {torch.__version__} threads {torch.get_num_threads()}",
+            "total_seconds": round(time.time() - t0, 1)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -404,10 +412,7 @@ def main(argv=None) -> int:
         model, info = train(args, data)
     if args.pixel_steps:
         model, info["pixels"] = train_pixels(args, data, model)
-    info.update({"command": " ".join(sys.argv), "args": {k: str(v) for k, v in vars(args).items()},
-                 "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-                             f"torch {torch.__version__} threads {torch.get_num_threads()}",
-                 "total_seconds": round(time.time() - t0, 1)})
+    info.update(provenance(args, t0))
     args.out.mkdir(parents=True, exist_ok=True)
     info["transform"] = {"file": args.transform.name, "sha256": sha256_file(args.transform)}
     path = export(model, args.out, info, args.transform)

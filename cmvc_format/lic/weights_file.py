@@ -101,7 +101,6 @@ def save_codec_weights(model, out_dir: Path, transform: Path | None = None) -> P
     """Write model and its integer tables, pinning the pixel transform it was
     trained with (default: the shipped PIXEL_TRANSFORM); returns the
     hash-named path."""
-    from safetensors.torch import save
     import torch
 
     # float16 halves the file; the model is rounded first so that the tables
@@ -119,12 +118,21 @@ def save_codec_weights(model, out_dir: Path, transform: Path | None = None) -> P
             "table_precision": str(TABLE_PRECISION),
             # the frozen transform it was trained with: decoding needs exactly it
             "taef2_sha256": sha256_file(transform or find_weights(PIXEL_TRANSFORM))}
+    return write_named_weights("lic", tensors, meta, out_dir)
+
+
+def write_named_weights(model: str, tensors: dict, meta: dict, out_dir: Path) -> Path:
+    """Write `<model>-<sha8>.safetensors` (sorted header) into out_dir,
+    replacing the older file of that model; returns its path."""
+    from safetensors.torch import save
+
     data = canonical_safetensors(save(tensors, metadata=meta))
     digest = hashlib.sha256(data).hexdigest()
     out_dir = Path(out_dir)
-    for old in out_dir.glob("lic-????????.safetensors"):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob(f"{model}-????????.safetensors"):
         old.unlink()
-    path = out_dir / f"lic-{digest[:8]}.safetensors"
+    path = out_dir / f"{model}-{digest[:8]}.safetensors"
     path.write_bytes(data)
     return path
 

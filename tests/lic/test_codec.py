@@ -179,3 +179,16 @@ def test_exported_weights_do_not_depend_on_metadata_order():
     data = files.pop()
     assert all(torch.equal(load(data)[k], tensors[k]) for k in tensors)
     assert (8 + int.from_bytes(data[:8], "little")) % 8 == 0
+
+
+def test_pinned_autoencoder_is_found_by_its_full_hash(tmp_path):
+    """find_by_hash: the lic weights name their autoencoder by SHA-256; a file
+    that only shares the 8-digit name prefix is not it."""
+    from cmvc_format.lic.weights_file import WeightsError, find_by_hash, find_weights, sha256_file
+
+    slim = find_weights("taef2s")
+    digest = sha256_file(slim)
+    assert find_by_hash(digest) == slim
+    (tmp_path / f"taef2s-{digest[:8]}.safetensors").write_bytes(b"not it")
+    with pytest.raises(WeightsError, match="no weights file with SHA-256"):
+        find_by_hash(digest, tmp_path)
