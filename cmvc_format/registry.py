@@ -56,6 +56,7 @@ class Codec(enum.IntEnum):
     RAW = 0x0001       # uncompressed 8-bit planar samples in the stream's pixel format
     AV1 = 0x0002       # AV1 low-overhead OBU stream, one temporal unit per payload
     CMVC_LIC = 0x0003  # the CMVC learned image codec (own payload header)
+    AV1_LR = 0x0004    # AV1 + learned restoration of the decoded picture (own payload header)
 
 
 class ModelRole(enum.IntEnum):

@@ -581,9 +581,13 @@ enums:
       doc: spec 10.2 -- AV1 low-overhead bitstream format, one temporal unit per payload.
     0x0003:
       id: cmvc_lic
+      doc: spec 10.2.1 -- the CMVC learned image codec (own 12-byte payload header).
+    0x0004:
+      id: av1_lr
       doc: |
-        spec 10.2 -- reserved for the CMVC learned image codec.
-        0x0004-0x7FFF are reserved for registration, 0x8000-0xFFFF private use.
+        spec 10.2.2 -- AV1 with learned restoration: a 7-byte payload header, then
+        an AV1 temporal unit as in codec 0x0002.
+        0x0005-0x7FFF are reserved for registration, 0x8000-0xFFFF private use.
   caption_kind:
     0: content
     1: motion

@@ -28,9 +28,10 @@ def test_vector_set_is_complete():
 def test_generator_reproduces_committed_vectors():
     generated = make_vectors.generate()
     # lic/ holds the learned codec's payloads, made by tools/make_lic_vectors.py
-    # (tests/lic/test_codec.py checks them).
+    # (tests/lic/test_codec.py checks them); av1lr/ likewise (tools/make_av1lr_vectors.py,
+    # tests/restoration/test_av1lr.py).
     on_disk = {str(p.relative_to(VECTORS)): p.read_bytes()
-               for p in VECTORS.rglob("*") if p.is_file() and p.relative_to(VECTORS).parts[0] != "lic"}
+               for p in VECTORS.rglob("*") if p.is_file() and p.relative_to(VECTORS).parts[0] not in ("lic", "av1lr")}
     assert sorted(generated) == sorted(on_disk)
     for rel, data in generated.items():
         assert data == on_disk[rel], f"{rel} differs from the generator's output"

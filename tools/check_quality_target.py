@@ -4,6 +4,7 @@ bitrate of SVT-AV1 crf 63 (preset 8) must have LPIPS (AlexNet) no worse than
 that SVT-AV1 encode; and the encoder must reach a quarter of that bitrate.
 
     python tools/check_quality_target.py [CLIP ...] [--max-frames N] [--generator rife]
+        [--keyframe-codec av1|av1-lr|...]
         [--rates 0.75,0.25] [--vmaf] [--x265] [--out tools/results/quality_target.json]
     python tools/check_quality_target.py --replot [--out ...]   # redraw the .png only
     python tools/check_quality_target.py CLIP --gaps 0.125,0.2,0.25,0.5 ...  # keyframe-gap sweep
@@ -180,6 +181,7 @@ def main(argv=None) -> int:
     ap.add_argument("--generator", default="rife")
     ap.add_argument("--rates", default="0.75,0.25",
                     help="CMVC target rates as fractions of the SVT-AV1 crf 63 rate")
+    ap.add_argument("--keyframe-codec", default="av1", help="cmvc-mux --keyframe-codec (default: %(default)s)")
     ap.add_argument("--vmaf", action="store_true", help="also score VMAF v0.6.1")
     ap.add_argument("--x265", action="store_true", help="also run x265 crf 51 as an anchor")
     ap.add_argument("--gaps", default="",
@@ -259,6 +261,7 @@ def main(argv=None) -> int:
                 report = os.path.join(tmp, f"{label}.json")
                 run_cli("ffmpeg_bridge.cli.mux", clip, cm, "-q", "--max-frames", str(n),
                         "--target-kbps", f"{target:.4f}", "--report", report,
+                        "--keyframe-codec", a.keyframe_codec,
                         *(["--max-gap-seconds", f"{gap:g}", "--gap-rule", "crf"] if gap else []))
                 t1 = time.perf_counter()
                 run_cli("ffmpeg_bridge.cli.decode", cm, dec, "-q", "--generator", a.generator)
@@ -285,7 +288,8 @@ def main(argv=None) -> int:
                 row["reaches_quarter"] = row["cmvc_25pct"]["kbps"] <= 0.25 * svt_kbps * 1.10
         print(json.dumps(row), file=sys.stderr)
         results.append(row)
-        doc = {"generator": a.generator, "max_frames": a.max_frames, "rates": rates,
+        doc = {"generator": a.generator, "keyframe_codec": a.keyframe_codec, "max_frames": a.max_frames,
+               "rates": rates,
                **({"gaps": gaps} if gaps else {}), "clips": results}
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(doc, indent=1) + "\n")

@@ -95,10 +95,15 @@ def main(argv=None) -> int:
             })
     doc = {"codec": "cmvc-lic", "models": dict(codec.models()), "recon_tolerance_db": RECON_TOLERANCE_DB,
            "vectors": entries}
-    (args.out / "vectors.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (args.out / "README.md").write_text(README)
-    print(f"wrote {len(entries)} payloads to {args.out}", file=sys.stderr)
+    write_vector_set(args.out, doc, README)
     return 0
+
+
+def write_vector_set(out: Path, doc: dict, readme: str) -> None:
+    """vectors.json and README.md of a folder of payload vectors."""
+    (out / "vectors.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (out / "README.md").write_text(readme)
+    print(f"wrote {len(doc['vectors'])} payloads to {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -46,12 +46,13 @@ def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def find_weights(model: str, directory: Path = WEIGHTS_DIR) -> Path:
+def find_weights(model: str, directory: Path = WEIGHTS_DIR,
+                 trainer: str = "tools/train_keyframe_codec.py") -> Path:
     """The single `<model>-<sha8>.safetensors` in directory, hash checked."""
     found = sorted(directory.glob(f"{model}-????????.safetensors"))
     if len(found) != 1:
         raise WeightsError(f"expected one {model}-<sha8>.safetensors in {directory}, found {len(found)}; "
-                           "reinstall cmvc or run tools/train_keyframe_codec.py")
+                           f"reinstall cmvc or run {trainer}")
     return check_weights(found[0])
 
 

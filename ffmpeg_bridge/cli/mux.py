@@ -7,6 +7,7 @@ import os
 import sys
 
 from . import CLIError, add_common, run
+from ..keyframe_codecs import ENCODER_NAMES
 from .io import check_output_path, write_bytes
 
 
@@ -34,15 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--target-kbps", type=float, help="pick keyframe density and quality to land "
                       "near this bitrate (of the CMVC stream)")
     rate.add_argument("--quality", type=float, metavar="Q", help="keyframe codec quality on the "
-                      "codec's own scale: av1 crf 1 (best) to 70 (smallest) in steps of 0.25, "
+                      "codec's own scale: av1 and av1-lr crf 1 (best) to 70 (smallest) in steps of 0.25, "
                       "default 50; lic level "
                       "0 (smallest) to 7 (best), default 4; or chosen by --target-kbps")
     rate.add_argument("--keyframe-scale", type=float, help="code keyframes at this fraction of the "
                       "picture size (e.g. 0.5); default 1, or chosen by --target-kbps")
     kf = p.add_argument_group("keyframes and segments")
-    kf.add_argument("--keyframe-codec", default="av1", choices=("av1", "av1-intra", "lic", "raw"),
+    kf.add_argument("--keyframe-codec", default="av1", choices=ENCODER_NAMES,
                     help="av1: one predicted AV1 track (default); av1-intra: each keyframe alone; "
-                         "lic: the learned image codec, each keyframe alone")
+                         "av1-lr, av1-lr-intra: the same with a learned restoration network run "
+                         "on the decoded keyframes; lic: the learned image codec, each keyframe alone")
     kf.add_argument("--keyframe-strategy", default="similarity", choices=("similarity", "uniform", "mse"),
                     help="similarity: cosine distance of frame features to the last keyframe (the "
                          "paper's); uniform: every --interval frames; mse: pixel error")

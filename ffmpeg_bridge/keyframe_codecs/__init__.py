@@ -8,7 +8,7 @@ from cmvc_format import Codec, PayloadError
 from ..colors import ColorSpec
 from .base import TrackDecoder, TrackEncoder
 
-ENCODER_NAMES = ("av1", "av1-intra", "lic", "raw")
+ENCODER_NAMES = ("av1", "av1-intra", "av1-lr", "av1-lr-intra", "lic", "raw")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ _RAW = QualityScale((0,), (0, 0), 0, "none (raw is lossless)")
 
 
 def quality_scale(name: str) -> QualityScale:
-    if name in ("av1", "av1-intra"):
+    if name in ("av1", "av1-intra", "av1-lr", "av1-lr-intra"):
         return _AV1
     if name == "raw":
         return _RAW
@@ -69,6 +69,11 @@ def make_encoder(name: str, width: int, height: int, colors: ColorSpec, quality:
         preset = SEARCH_PRESET if effort == "search" else FINAL_PRESET
         return AV1TrackEncoder(width, height, colors, quality, intra_only=name == "av1-intra",
                                preset=preset)
+    if name in ("av1-lr", "av1-lr-intra"):
+        from .av1 import FINAL_PRESET, SEARCH_PRESET
+        from .av1lr import Av1LrEncoder
+        preset = SEARCH_PRESET if effort == "search" else FINAL_PRESET
+        return Av1LrEncoder(width, height, colors, quality, intra_only=name == "av1-lr-intra", preset=preset)
     if name == "raw":
         from .raw import RawEncoder
         return RawEncoder(width, height, colors, quality)
@@ -88,6 +93,9 @@ def make_decoder(codec_id: int, colors: ColorSpec) -> TrackDecoder:
     if codec_id == Codec.CMVC_LIC:
         from .lic import LicDecoder
         return LicDecoder(colors)
+    if codec_id == Codec.AV1_LR:
+        from .av1lr import Av1LrDecoder
+        return Av1LrDecoder(colors)
     raise PayloadError(f"keyframe codec 0x{codec_id:04x} is not supported by this decoder")
 
 

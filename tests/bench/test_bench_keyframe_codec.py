@@ -138,3 +138,22 @@ def test_bench_records_the_weights_and_precision_it_timed():
     results["codecs"]["cmvc-lic"]["config"] = config
     text = kb.markdown(results)
     assert f"networks in {config['precision']}" in text and config["transform"] in text
+
+
+def test_av1_lr_is_benchmarked_and_judged(tmp_path):
+    """av1-lr-intra: the av1-intra payload plus the 7-byte header, counted;
+    the bar is judged for it next to cmvc-lic's."""
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(pattern_rgb(48, 64)).save(images / "tiny.png")
+    argv = ["--images", str(images), "--methods", "avif,av1-intra,av1-lr-intra", "--metrics", "psnr",
+            "--out", str(tmp_path / "out")]
+    for name in ("avif", "av1-intra", "av1-lr-intra"):
+        argv += ["--settings", f"{name}=55,30"]
+    assert kb.main(argv) == 0
+    results = json.loads((tmp_path / "out/results.json").read_text())
+    size = {(r["codec"], r["setting"]): r["bytes"] for r in results["rows"]}
+    assert all(size["av1-lr-intra", s] == size["av1-intra", s] + 7 for s in (55, 30))
+    assert [bar["codec"] for bar in results["bars"]] == ["cmvc-lic", "av1-lr-intra"]
+    assert results["codecs"]["av1-lr-intra"]["config"]["weights"].startswith("av1lr-")
+    assert "bar for av1-lr-intra vs avif" in (tmp_path / "out/summary.md").read_text()

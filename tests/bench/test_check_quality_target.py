@@ -14,7 +14,7 @@ def test_scores_anchors_and_cmvc_rates(tmp_path):
                                       "--rates", "0.75,0.25", "--vmaf", "--x265",
                                       "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["rates"] == [0.75, 0.25]
+    assert doc["rates"] == [0.75, 0.25] and doc["keyframe_codec"] == "av1"
     (row,) = doc["clips"]
     assert row["frames"] == 8 and row["size"] == "384x216"
     svt = row["svtav1_crf63"]["kbps"]
@@ -42,6 +42,18 @@ def test_scores_anchors_and_cmvc_rates(tmp_path):
     png.unlink()
     assert check_quality_target.main(["--replot", "--out", str(out)]) == 0
     assert png.stat().st_size > 1000
+
+
+def test_keyframe_codec_reaches_the_mux(tmp_path):
+    out = tmp_path / "qt.json"
+    keep = tmp_path / "keep"
+    assert check_quality_target.main([str(SAMPLE), "--max-frames", "8", "--generator", "blend",
+                                      "--rates", "0.75", "--keyframe-codec", "av1-lr",
+                                      "--keep", str(keep), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["keyframe_codec"] == "av1-lr"
+    from cmvc_format import Codec, read_stream
+    stream = read_stream(keep / "person_walk_384x216.cmvc_75pct.cmvc")
+    assert {p.codec for seg in stream.segments for p in seg.payloads} == {Codec.AV1_LR}
 
 
 def test_replot_without_results_is_an_error(tmp_path, capsys):
