@@ -307,12 +307,13 @@ class Av1KeyframeCodec(StillCodec):
         self.colors = ColorSpec(matrix=6, primaries=1, transfer=13, range=2)
 
     def config(self):
-        import torch
         from ffmpeg_bridge.keyframe_codecs import av1
         config = {"module": f"ffmpeg_bridge.keyframe_codecs.make_encoder({self.track!r})",
                   "preset": av1.FINAL_PRESET, "sharpness": av1.SHARPNESS,
                   "color": "BT.601 matrix, full range (as avif)"}
         if self.track == "av1-lr-intra":
+            import torch
+
             from cmvc_format.restoration.model import load_restoration
             net = load_restoration()
             config.update(weights=net.name, precision=net.precision, torch_threads=torch.get_num_threads())
