@@ -60,9 +60,7 @@ class LearnedImageCodec:
         self.encoder, self.decoder = load_taef2(taef2_path)
         for module in (self.encoder, self.decoder, self.model):
             module.to(memory_format=torch.channels_last)  # ~1.4x faster convolutions on CPU
-        self.precision = precision or os.environ.get("CMVC_LIC_PRECISION") or _native_precision(torch)
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be fp32 or bf16, not {self.precision!r}")
+        self.precision = choose_precision(torch, precision)
         self.model_id = bytes.fromhex(self.lic_sha256)[:4]
         self.n_quality = self.model.n_quality
 
@@ -73,9 +71,7 @@ class LearnedImageCodec:
                 (self.taef2_name, self.taef2_sha256)]
 
     def _autocast(self):
-        if self.precision == "bf16":
-            return self._torch.autocast("cpu", dtype=self._torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self._torch, self.precision)
 
     # -- encoding -----------------------------------------------------------
     def latent(self, rgb: np.ndarray):
@@ -127,6 +123,22 @@ class LearnedImageCodec:
             pixels = self.decoder(latent).float().clamp(0, 1)
         out = (pixels[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
         return np.ascontiguousarray(out[:head.height, :head.width])
+
+
+def choose_precision(torch, precision: str | None = None) -> str:
+    """The given precision, else CMVC_LIC_PRECISION, else what the CPU runs
+    natively; shared by every network the decoder runs."""
+    chosen = precision or os.environ.get("CMVC_LIC_PRECISION") or _native_precision(torch)
+    if chosen not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, not {chosen!r}")
+    return chosen
+
+
+def autocast(torch, precision: str):
+    """bfloat16 autocast for "bf16", nothing for "fp32"."""
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _native_precision(torch) -> str:

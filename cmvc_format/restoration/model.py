@@ -9,14 +9,13 @@ between machines, never in the decoded AV1 picture it starts from.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from ..lic.codec import autocast, choose_precision
 from ..lic.weights_file import check_weights, find_weights, sha256_file, write_named_weights
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -28,7 +27,6 @@ class RestorationModel:
         import torch
         from safetensors import safe_open
 
-        from ..lic.codec import _native_precision
         from .network import Restorer
 
         self._torch = torch
@@ -42,9 +40,7 @@ class RestorationModel:
         self.sha256 = sha256_file(path)
         self.name = f"{MODEL}-{self.sha256[:8]}"
         self.model_id = bytes.fromhex(self.sha256)[:4]
-        self.precision = precision or os.environ.get("CMVC_LIC_PRECISION") or _native_precision(torch)
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be fp32 or bf16, not {self.precision!r}")
+        self.precision = choose_precision(torch, precision)
 
     def restore(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 HxWx3 -> uint8 HxWx3 (odd sizes padded by edge replication
@@ -54,15 +50,13 @@ class RestorationModel:
         padded = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") if h % 2 or w % 2 else rgb
         x = torch.from_numpy(np.ascontiguousarray(padded)).permute(2, 0, 1)[None].float() / 255
         x = x.contiguous(memory_format=torch.channels_last)
-        cast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bf16"
-                else contextlib.nullcontext())
-        with torch.inference_mode(), cast:
+        with torch.inference_mode(), autocast(torch, self.precision):
             y = self.network(x).float().clamp(0, 1)
         out = (y[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
         return np.ascontiguousarray(out[:h, :w])
 
 
-def save_weights(network, out_dir: Path, info: dict | None = None) -> Path:
+def save_weights(network, out_dir: Path) -> Path:
     """Export a trained Restorer as `av1lr-<sha8>.safetensors` (float16
     tensors, sorted header); returns the path."""
     tensors = {k: v.detach().half().contiguous() for k, v in network.state_dict().items()}

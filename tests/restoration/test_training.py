@@ -52,3 +52,13 @@ def test_seeded_training_exports_the_same_loadable_weights(tmp_path):
     model = RestorationModel(a, precision="fp32")
     assert model.network.config() == {"channels": 8, "blocks": 1}
     assert model.restore(np.zeros((10, 12, 3), np.uint8)).shape == (10, 12, 3)
+
+
+def test_crop_larger_than_every_picture_is_refused(tmp_path):
+    import pytest
+
+    shared = _photos(tmp_path / "shared", 7)
+    with pytest.raises(SystemExit, match="no training picture holds a 64 px crop"):
+        training.main(["--shared", str(shared), "--cache", str(tmp_path / "c.pt"), "--steps", "1",
+                       "--crop", "64", "--crfs", "63", "--out", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
