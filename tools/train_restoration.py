@@ -4,7 +4,8 @@
     python tools/train_restoration.py --steps 100 --out /tmp/try   # a quick try
 
 Stage 1 codes every training picture with the av1 keyframe encoder the
-codec uses (SVT-AV1 intra, the kept-payload preset, `--crfs`) and caches the
+track uses for a random-access keyframe (SVT-AV1, the kept-payload preset,
+`--crfs`) and caches the
 decoded pictures next to the originals (`--cache`). Data: the photos in
 ../shared/media/images/train/ (the last 5 held out for validation) and frames
 sampled from ../shared/media/video/, as for the lic codec; Kodak is never
@@ -52,14 +53,18 @@ def log(msg: str) -> None:
 
 # -- stage 1 ------------------------------------------------------------------
 def av1_round_trip(rgb: np.ndarray, crf: float) -> tuple[np.ndarray, int]:
-    """(decoded picture, payload bytes) through the av1-intra keyframe codec."""
+    """(decoded picture, payload bytes): the picture coded as the av1 track's
+    random-access keyframe (the track's settings: no still-picture mode,
+    sharpness 4), as the shipped weights were trained. The same network
+    serves av1-lr-intra's still-picture pictures (measured in
+    ffmpeg_bridge/keyframe_codecs/av1.py)."""
     from cmvc_format import KeyframePayload
     from ffmpeg_bridge.colors import ColorSpec
     from ffmpeg_bridge.keyframe_codecs.av1 import AV1TrackDecoder, AV1TrackEncoder
 
     h, w = rgb.shape[:2]
     colors = ColorSpec(matrix=6, primaries=1, transfer=13, range=2)  # what the bench's AVIF uses
-    data = AV1TrackEncoder(w, h, colors, crf, intra_only=True).encode(rgb, random_access=True)
+    data = AV1TrackEncoder(w, h, colors, crf).encode(rgb, random_access=True)
     decoded = AV1TrackDecoder(colors).decode(KeyframePayload(0, 2, w, h, data))
     return decoded, len(data)
 

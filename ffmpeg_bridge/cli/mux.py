@@ -7,6 +7,7 @@ import os
 import sys
 
 from . import CLIError, add_common, run
+from .. import keyframe_codecs
 from ..keyframe_codecs import ENCODER_NAMES
 from .io import check_output_path, write_bytes
 
@@ -41,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--keyframe-scale", type=float, help="code keyframes at this fraction of the "
                       "picture size (e.g. 0.5); default 1, or chosen by --target-kbps")
     kf = p.add_argument_group("keyframes and segments")
-    kf.add_argument("--keyframe-codec", default="av1", choices=ENCODER_NAMES,
-                    help="av1: one predicted AV1 track (default); av1-intra: each keyframe alone; "
-                         "av1-lr, av1-lr-intra: the same with a learned restoration network run "
-                         "on the decoded keyframes; lic: the learned image codec, each keyframe alone")
+    kf.add_argument("--keyframe-codec", default=keyframe_codecs.DEFAULT, choices=ENCODER_NAMES,
+                    help="av1 (default): one predicted AV1 track; av1-lr: the same track with a learned "
+                         "restoration network run on the decoded keyframes; "
+                         "av1-intra, av1-lr-intra: each keyframe alone (still-picture mode); "
+                         "lic: the learned image codec, each keyframe alone")
     kf.add_argument("--keyframe-strategy", default="similarity", choices=("similarity", "uniform", "mse"),
                     help="similarity: cosine distance of frame features to the last keyframe (the "
                          "paper's); uniform: every --interval frames; mse: pixel error")

@@ -73,3 +73,28 @@ def test_cli_takes_a_quarter_step_quality_and_refuses_others(tmp_path):
     r = cli("mux", SAMPLE, bad, "-q", "--max-frames", "6", "--quality", "62.6")
     assert r.returncode != 0 and b"--quality for av1 must be 1..70" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not bad.exists()
+
+
+def _sequence_header_flags(payload: bytes) -> tuple[int, int]:
+    """(still_picture, reduced_still_picture_header) of the payload's
+    sequence header OBU (AV1 spec 5.5.1: after the 3-bit seq_profile)."""
+    from tools.bench_keyframe_codec import av1_obus
+
+    (obu,) = [o for kind, o in av1_obus(payload) if kind == 1]
+    body = obu[2:]  # one header byte, one leb128 size byte for these small headers
+    return (body[0] >> 4) & 1, (body[0] >> 3) & 1
+
+
+def test_intra_keyframes_use_still_picture_mode_and_reach_lower_rates():
+    """av1-intra codes each keyframe as a still picture (as AVIF does), whose
+    crf 64-70 go well below crf 63's rate; the track's random-access keyframe
+    does not (it starts a sequence of predicted keyframes)."""
+    pic = textured(H, W, seed=5)
+    intra = {q: AV1TrackEncoder(W, H, ColorSpec(), q, intra_only=True).encode(pic, random_access=True)
+             for q in (63, 70)}
+    track = AV1TrackEncoder(W, H, ColorSpec(), 63).encode(pic, random_access=True)
+    assert _sequence_header_flags(intra[63]) == (1, 1)
+    assert _sequence_header_flags(track) == (0, 0)
+    assert len(intra[70]) < len(intra[63])
+    for data in intra.values():
+        assert _decode([data])[0].shape == (H, W, 3)
