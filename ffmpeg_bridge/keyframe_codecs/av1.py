@@ -4,9 +4,9 @@
 AV1 sequence per random-access group (a key frame + sequence header, then
 the keyframes up to the next random-access point, hierarchically predicted).
 ``av1-intra`` codes every keyframe on its own, in SVT-AV1's still-picture
-mode.  Measured on a 768x432
-surveillance clip (issue 3): the track needed 5.3 kbps where intra keyframes
-needed 7.7 kbps, and still looked better (LPIPS 0.290 vs 0.355).
+mode.  Measured on a 768x432 surveillance clip (issue 3, intra keyframes
+then without still-picture mode): the track needed 5.3 kbps where intra
+keyframes needed 7.7 kbps, and still looked better (LPIPS 0.290 vs 0.355).
 """
 from __future__ import annotations
 
@@ -105,7 +105,8 @@ class AV1TrackEncoder(TrackEncoder):
             # BD-rate against AVIF at <= 0.05 bpp on those 8 images: -31.7 %
             # (PSNR gap -0.10 dB); still-picture mode with sharpness 4:
             # -27.1 %, floor 0.015 bpp. Without the network the pictures are
-            # AVIF's own (same bytes per picture but the temporal delimiter).
+            # the benchmark's AVIF pictures
+            # (the same coded picture, plus a temporal delimiter).
             ctx.options = {"preset": str(self.preset),
                            "svtav1-params": f"crf={float(self.quality):g}:{STILL_PARAMS}"}
         else:
