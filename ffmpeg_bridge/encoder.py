@@ -30,7 +30,7 @@ from cmvc_format import (
 )
 
 from . import __version__
-from . import keyframe_codecs
+from .keyframe_codecs import DEFAULT as DEFAULT_KEYFRAME_CODEC
 from .keyframe_codecs import make_encoder, quality_scale
 from .scaling import resize_rgb
 from .video_io import Clip
@@ -38,7 +38,7 @@ from .video_io import Clip
 
 @dataclass
 class EncodeOptions:
-    keyframe_codec: str = keyframe_codecs.DEFAULT
+    keyframe_codec: str = DEFAULT_KEYFRAME_CODEC
     strategy: str = "similarity"        # similarity | uniform | mse
     threshold: float | None = None      # keyframe threshold (similarity/mse); None = default or rate control
     interval: int | None = None         # uniform strategy spacing, frames

@@ -39,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ffmpeg_bridge import keyframe_codecs  # noqa: E402
+from ffmpeg_bridge.keyframe_codecs import DEFAULT as DEFAULT_KEYFRAME_CODEC  # noqa: E402
 from ffmpeg_bridge.video_io import read_video  # noqa: E402
 from tools.metrics.vmaf import ffmpeg_exe  # noqa: E402
 
@@ -182,7 +182,7 @@ def main(argv=None) -> int:
     ap.add_argument("--generator", default="rife")
     ap.add_argument("--rates", default="0.75,0.25",
                     help="CMVC target rates as fractions of the SVT-AV1 crf 63 rate")
-    ap.add_argument("--keyframe-codec", default=keyframe_codecs.DEFAULT,
+    ap.add_argument("--keyframe-codec", default=DEFAULT_KEYFRAME_CODEC,
                     help="cmvc-mux --keyframe-codec (default: cmvc-mux's, %(default)s)")
     ap.add_argument("--vmaf", action="store_true", help="also score VMAF v0.6.1")
     ap.add_argument("--x265", action="store_true", help="also run x265 crf 51 as an anchor")

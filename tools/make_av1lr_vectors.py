@@ -50,6 +50,7 @@ def main(argv=None) -> int:
 
     from cmvc_format import Codec, KeyframePayload
     from cmvc_format.restoration.model import load_restoration
+    from cmvc_format.restoration.payload import HEADER_SIZE
     from ffmpeg_bridge.colors import ColorSpec
     from ffmpeg_bridge.keyframe_codecs import make_encoder
     from ffmpeg_bridge.keyframe_codecs.av1 import AV1TrackDecoder
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
         h, w = rgb.shape[:2]
         for crf in CRFS:
             payload = make_encoder("av1-lr-intra", w, h, colors, crf).encode(rgb, random_access=True)
-            av1 = AV1TrackDecoder(colors).decode(KeyframePayload(0, Codec.AV1, w, h, payload[7:]))
+            av1 = AV1TrackDecoder(colors).decode(KeyframePayload(0, Codec.AV1, w, h, payload[HEADER_SIZE:]))
             recon = net.restore(av1)
             stem = f"{name}_crf{crf}"
             (args.out / f"{stem}.av1lr").write_bytes(payload)

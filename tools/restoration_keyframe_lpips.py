@@ -26,12 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def measure(clip: str, max_frames: int, step: int, crfs) -> dict:
-    import torch
-
     from cmvc_format import Codec, KeyframePayload
     from cmvc_format.restoration.model import load_restoration
     from ffmpeg_bridge.keyframe_codecs.av1 import AV1TrackDecoder, AV1TrackEncoder
-    from ffmpeg_bridge.perceptual.images import rgb_to_tensor
     from ffmpeg_bridge.perceptual.lpips import LPIPS
     from ffmpeg_bridge.video_io import read_video
 
@@ -46,10 +43,9 @@ def measure(clip: str, max_frames: int, step: int, crfs) -> dict:
         plain, restored = [], []
         for i, (data, source) in enumerate(zip(payloads, pictures)):
             av1 = decoder.decode(KeyframePayload(i, Codec.AV1, w, h, data, random_access=i == 0))
-            with torch.inference_mode():
-                ref = rgb_to_tensor(source)
-                plain.append(float(lpips(ref, rgb_to_tensor(av1))[0]))
-                restored.append(float(lpips(ref, rgb_to_tensor(net.restore(av1)))[0]))
+            without, with_net = lpips.compare(source, [av1, net.restore(av1)])
+            plain.append(without)
+            restored.append(with_net)
         rows.append({"crf": crf, "bytes": sum(map(len, payloads)), "lpips_av1": round(float(np.mean(plain)), 5),
                      "lpips_av1_lr": round(float(np.mean(restored)), 5),
                      "keyframes_improved": int(sum(r < p for p, r in zip(plain, restored)))})

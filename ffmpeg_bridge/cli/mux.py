@@ -7,7 +7,7 @@ import os
 import sys
 
 from . import CLIError, add_common, run
-from .. import keyframe_codecs
+from ..keyframe_codecs import DEFAULT as DEFAULT_KEYFRAME_CODEC
 from ..keyframe_codecs import ENCODER_NAMES
 from .io import check_output_path, write_bytes
 
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--keyframe-scale", type=float, help="code keyframes at this fraction of the "
                       "picture size (e.g. 0.5); default 1, or chosen by --target-kbps")
     kf = p.add_argument_group("keyframes and segments")
-    kf.add_argument("--keyframe-codec", default=keyframe_codecs.DEFAULT, choices=ENCODER_NAMES,
+    kf.add_argument("--keyframe-codec", default=DEFAULT_KEYFRAME_CODEC, choices=ENCODER_NAMES,
                     help="av1 (default): one predicted AV1 track; av1-lr: the same track with a learned "
                          "restoration network run on the decoded keyframes; "
                          "av1-intra, av1-lr-intra: each keyframe alone (still-picture mode); "

@@ -28,3 +28,9 @@ def test_refuses_bad_crfs():
     with pytest.raises(SystemExit) as exc:
         tool.main([str(SAMPLE), "--crfs", "high"])
     assert exc.value.code == 2
+
+
+def test_refuses_a_step_of_zero():
+    with pytest.raises(SystemExit) as exc:
+        tool.main([str(SAMPLE), "--step", "0"])
+    assert exc.value.code == 2
