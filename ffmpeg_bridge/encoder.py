@@ -20,18 +20,18 @@ from __future__ import annotations
 import io
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from cmvc_format import (
-    Caption, CaptionKind, KeyframePayload, KeyframeRefId, Mode, ModelRef,
-    ModelRole, Motion, MotionModel, Segment, StreamHeader, StreamWriter,
+    Caption, CaptionKind, Codec, KeyframePayload, KeyframeRefId, Mode, ModelRef,
+    ModelRole, Motion, MotionModel, Segment, StreamHeader, StreamWriter, read_stream,
 )
 
 from . import __version__
 from .keyframe_codecs import DEFAULT as DEFAULT_KEYFRAME_CODEC
-from .keyframe_codecs import make_encoder, quality_scale
+from .keyframe_codecs import DECIDING, make_encoder, quality_scale
 from .scaling import resize_rgb
 from .video_io import Clip
 
@@ -247,7 +247,6 @@ def build_stream(clip: Clip, plan: Plan, opts: EncodeOptions, keyframes: list[in
         color_primaries=clip.colors.primaries, transfer_characteristics=clip.colors.transfer,
         matrix_coefficients=clip.colors.matrix, color_range=clip.colors.range,
         encoder_name="cmvc-mux", encoder_version=__version__, models=list(plan.models))
-    header.models.extend(enc.models)
     # Which keyframes start a random-access group: the track's first, the
     # first of a segment chosen by _random_access, and every one of an
     # intra-only codec.  The encoder then codes a whole group at a time.
@@ -261,15 +260,16 @@ def build_stream(clip: Clip, plan: Plan, opts: EncodeOptions, keyframes: list[in
             entries.append((si, number, k, rap))
             number += 1
             k = next(k_iter, None)
-    data: list[bytes] = []
+    data: list[tuple[int, bytes]] = []  # (codec id, payload data) per entry
     try:
         starts = [i for i, e in enumerate(entries) if e[3]] + [len(entries)]
         for g0, g1 in zip(starts, starts[1:]):
             pics = [clip.frames[e[2]] if scale == 1.0 else resize_rgb(clip.frames[e[2]], cw, ch)
                     for e in entries[g0:g1]]
-            data += enc.encode_group(pics)
+            data += enc.code_group(pics)
     finally:
         enc.close()
+    header.models.extend(enc.models)  # known once every group is coded (av1-auto)
     buf = io.BytesIO()
     writer = StreamWriter(buf, header)
     prev: KeyframeRefId | None = None
@@ -278,7 +278,7 @@ def build_stream(clip: Clip, plan: Plan, opts: EncodeOptions, keyframes: list[in
         offsets, payloads = [], []
         while i < len(entries) and entries[i][0] == si:
             _, number, k, rap = entries[i]
-            payloads.append(KeyframePayload(number, enc.codec_id, cw, ch, data[i],
+            payloads.append(KeyframePayload(number, data[i][0], cw, ch, data[i][1],
                                             random_access=rap, refs=[] if rap else [prev]))
             offsets.append(k - a)
             prev = KeyframeRefId(si, number)
@@ -382,8 +382,6 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
       doubling it lets the keyframes be coded more than the codec's
       ``density_cost`` finer, and whenever the rate cannot be met otherwise.
     """
-    from dataclasses import replace
-
     target = opts.target_kbps * 1000 / 8 * clip.duration
     within = target * 1.10  # "lands near": up to 10% over
     cache: dict = {}
@@ -391,6 +389,8 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
     fps = float(clip.fps)
 
     def point(o, th, q, sc, effort="search") -> RatePoint:
+        if effort == "score" and opts.keyframe_codec not in DECIDING:
+            effort = "search"  # nothing left to decide: the same encode
         key = (o.max_gap_seconds, th, q, sc, effort)
         if key not in cache:
             kf = keyframes.get(key[:2])
@@ -473,7 +473,10 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
                 if cand.size > within:
                     continue
                 t = time.perf_counter()
-                est = estimator(cand.stream)
+                # Scored with its decisions made (av1-auto: which groups keep
+                # the network), sized without them (the larger stream).
+                est = estimator(point(cand.options, cand.threshold, cand.quality, cand.scale,
+                                      "score").stream)
                 scoring += time.perf_counter() - t
                 tried.append({"max_gap_frames": None if gap is None else round(gap * fps),
                               "keyframe_scale": sc, "keyframes": len(cand.keyframes),
@@ -537,9 +540,40 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
     return chosen, info
 
 
+def group_codecs(stream: bytes) -> dict[str, int]:
+    """How many random-access groups of the stream use each keyframe codec."""
+    counts: dict[str, int] = {}
+    for seg in read_stream(stream).segments:
+        for p in seg.payloads:
+            if p.random_access:
+                name = Codec(p.codec).name.lower().replace("_", "-")
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def keyframe_codec_fallback(opts: EncodeOptions) -> str | None:
+    """Why av1-auto cannot decide here (no torch, no LPIPS weights), or None.
+    Like the auto gap rule, it then codes plain av1 and the report says why."""
+    if opts.keyframe_codec != "av1-auto":
+        return None
+    from .perceptual.weights import WeightsUnavailable
+    try:
+        from .keyframe_codecs.av1auto import load_decision_networks
+        load_decision_networks()
+    except ImportError as exc:
+        return f"no torch ({exc})"
+    except WeightsUnavailable as exc:
+        return "weights unavailable: " + str(exc).splitlines()[0]
+    return None
+
+
 def encode(clip: Clip, opts: EncodeOptions) -> tuple[bytes, dict]:
     """The CMVC stream of a clip, and a report of what was chosen."""
     t0 = time.perf_counter()
+    codec_fallback = keyframe_codec_fallback(opts)
+    if codec_fallback:
+        log(f"av1-auto codes plain av1: {codec_fallback}", opts.quiet)
+        opts = replace(opts, keyframe_codec="av1")
     log(f"analysing {len(clip.frames)} frames ({clip.width}x{clip.height} @ "
         f"{float(clip.fps):.3f} fps)…", opts.quiet)
     plan = analyse(clip, opts)
@@ -569,6 +603,11 @@ def encode(clip: Clip, opts: EncodeOptions) -> tuple[bytes, dict]:
         "encode_seconds": round(seconds, 3),
         "encode_fps": round(len(clip.frames) / seconds, 3) if seconds else None,
     })
+    report["keyframe_codec"] = opts.keyframe_codec
+    if codec_fallback:
+        report["keyframe_codec_reason"] = codec_fallback
+    if opts.keyframe_codec in DECIDING:
+        report["keyframe_groups"] = group_codecs(point.stream)
     if rate_report is not None:
         report["rate_control"] = rate_report
     if opts.target_kbps and point.size > opts.target_kbps * 1000 / 8 * clip.duration * 1.10:

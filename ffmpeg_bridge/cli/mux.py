@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--target-kbps", type=float, help="pick keyframe density and quality to land "
                       "near this bitrate (of the CMVC stream)")
     rate.add_argument("--quality", type=float, metavar="Q", help="keyframe codec quality on the "
-                      "codec's own scale: av1 and av1-lr crf 1 (best) to 70 (smallest) in steps of 0.25, "
+                      "codec's own scale: av1, av1-auto and av1-lr crf 1 (best) to 70 (smallest) in steps of 0.25, "
                       "default 50; lic level "
                       "0 (smallest) to 7 (best), default 4; or chosen by --target-kbps")
     rate.add_argument("--keyframe-scale", type=float, help="code keyframes at this fraction of the "
@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     kf = p.add_argument_group("keyframes and segments")
     kf.add_argument("--keyframe-codec", default=DEFAULT_KEYFRAME_CODEC, choices=ENCODER_NAMES,
                     help="av1 (default): one predicted AV1 track; av1-lr: the same track with a learned "
-                         "restoration network run on the decoded keyframes; "
+                         "restoration network run on the decoded keyframes; av1-auto: av1-lr for "
+                         "the random-access groups the network makes look better (LPIPS against "
+                         "the source), av1 for the others; "
                          "av1-intra, av1-lr-intra: each keyframe alone (still-picture mode); "
                          "lic: the learned image codec, each keyframe alone")
     kf.add_argument("--keyframe-strategy", default="similarity", choices=("similarity", "uniform", "mse"),

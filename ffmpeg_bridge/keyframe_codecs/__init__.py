@@ -8,7 +8,10 @@ from cmvc_format import Codec, PayloadError
 from ..colors import ColorSpec
 from .base import TrackDecoder, TrackEncoder
 
-ENCODER_NAMES = ("av1", "av1-intra", "av1-lr", "av1-lr-intra", "lic", "raw")
+ENCODER_NAMES = ("av1", "av1-auto", "av1-intra", "av1-lr", "av1-lr-intra", "lic", "raw")
+#: Encoders whose payloads depend on a decision that "search" effort skips
+#: (make_encoder): the rate controller scores their candidates at "score".
+DECIDING = ("av1-auto",)
 #: cmvc-mux's keyframe codec. av1-lr against av1 end to end (same rate
 #: control, 120 frames of each clip, RIFE; tools/results/av1lr-vs-av1/):
 #: LPIPS better on 5 of 6 clips, but worse on bottle-detection (0.0430 vs
@@ -55,7 +58,7 @@ _RAW = QualityScale((0,), (0, 0), 0, "none (raw is lossless)")
 
 
 def quality_scale(name: str) -> QualityScale:
-    if name in ("av1", "av1-intra", "av1-lr", "av1-lr-intra"):
+    if name in ("av1", "av1-auto", "av1-intra", "av1-lr", "av1-lr-intra"):
         return _AV1
     if name == "raw":
         return _RAW
@@ -68,16 +71,25 @@ def quality_scale(name: str) -> QualityScale:
 def make_encoder(name: str, width: int, height: int, colors: ColorSpec, quality: int, *,
                  effort: str = "final") -> TrackEncoder:
     """``effort``: "search" for the rate controller's trial encodes (fast),
-    "final" for the payloads that are kept (slower, smaller)."""
+    "score" for the trial encodes it scores (as fast, but with every choice
+    that changes the pictures made: av1-auto's per-group decision), "final"
+    for the payloads that are kept (slower, smaller)."""
+    if effort not in ("search", "score", "final"):
+        raise ValueError(f"effort must be search, score or final, not {effort!r}")
     if name in ("av1", "av1-intra"):
         from .av1 import FINAL_PRESET, SEARCH_PRESET, AV1TrackEncoder
-        preset = SEARCH_PRESET if effort == "search" else FINAL_PRESET
+        preset = FINAL_PRESET if effort == "final" else SEARCH_PRESET
         return AV1TrackEncoder(width, height, colors, quality, intra_only=name == "av1-intra",
                                preset=preset)
+    if name == "av1-auto":
+        from .av1 import FINAL_PRESET, SEARCH_PRESET
+        from .av1auto import Av1AutoEncoder
+        return Av1AutoEncoder(width, height, colors, quality, decide=effort != "search",
+                              preset=FINAL_PRESET if effort == "final" else SEARCH_PRESET)
     if name in ("av1-lr", "av1-lr-intra"):
         from .av1 import FINAL_PRESET, SEARCH_PRESET
         from .av1lr import Av1LrEncoder
-        preset = SEARCH_PRESET if effort == "search" else FINAL_PRESET
+        preset = FINAL_PRESET if effort == "final" else SEARCH_PRESET
         return Av1LrEncoder(width, height, colors, quality, intra_only=name == "av1-lr-intra", preset=preset)
     if name == "raw":
         from .raw import RawEncoder
@@ -104,5 +116,5 @@ def make_decoder(codec_id: int, colors: ColorSpec) -> TrackDecoder:
     raise PayloadError(f"keyframe codec 0x{codec_id:04x} is not supported by this decoder")
 
 
-__all__ = ["DEFAULT", "ENCODER_NAMES", "QualityScale", "TrackDecoder", "TrackEncoder", "make_decoder",
+__all__ = ["DECIDING", "DEFAULT", "ENCODER_NAMES", "QualityScale", "TrackDecoder", "TrackEncoder", "make_decoder",
            "make_encoder", "quality_scale"]

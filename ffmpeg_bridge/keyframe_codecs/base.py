@@ -24,7 +24,8 @@ from ..colors import ColorSpec
 class TrackEncoder(ABC):
     name: str
     codec_id: int
-    #: the model table entries the stream needs for this codec (learned codecs)
+    #: the model table entries the stream needs for this codec (learned
+    #: codecs); read after the last group is coded
     models: tuple[ModelRef, ...] = ()
     #: True when payloads can be predicted from the previous keyframe
     predictive: bool = False
@@ -42,6 +43,13 @@ class TrackEncoder(ABC):
         codec is not predictive)."""
         return [self.encode(p, random_access=i == 0 or not self.predictive)
                 for i, p in enumerate(pictures)]
+
+    def code_group(self, pictures: list[np.ndarray]) -> list[tuple[int, bytes]]:
+        """(codec id, payload data) of each keyframe of one random-access
+        group: one codec for the whole group (a predicted payload continues
+        its references' sequence), which an encoder may choose group by
+        group (av1-auto)."""
+        return [(self.codec_id, d) for d in self.encode_group(pictures)]
 
     def close(self) -> None:
         """Release encoder resources."""

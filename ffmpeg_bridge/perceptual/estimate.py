@@ -23,14 +23,13 @@ compared.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..decoder import decode_keyframes, motion_steps
-from .images import rgb_to_tensor
+from .images import one_thread, rgb_to_tensor
 from .lpips import LPIPS
 
 #: At most this many gaps are scored per candidate (evenly spread over the
@@ -43,16 +42,6 @@ REF_CACHE_BYTES = 1 << 30
 #: Scores are compared at this many decimals (LPIPS differences that matter
 #: are around 1e-3).
 DECIMALS = 5
-
-
-@contextlib.contextmanager
-def _one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
 
 
 @dataclass
@@ -75,7 +64,7 @@ class MidpointEstimator:
                  max_gaps: int = MAX_GAPS):
         self.frames, self.motion, self.cuts = frames, motion, set(cuts)
         self.generator, self.max_gaps = generator, max_gaps
-        with _one_thread():
+        with one_thread():
             self.net = LPIPS("alex")
         self._ref: dict[int, list[torch.Tensor]] = {}
         self._ref_bytes = 0
@@ -100,7 +89,7 @@ class MidpointEstimator:
 
     def __call__(self, stream: bytes) -> Estimate:
         keyframes = decode_keyframes(stream)
-        with _one_thread(), torch.inference_mode():
+        with one_thread(), torch.inference_mode():
             if len(keyframes) == 1:
                 (f, img), = keyframes
                 score = self._score(f, img)

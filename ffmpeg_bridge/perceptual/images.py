@@ -1,8 +1,23 @@
 """Image tensors shared by the learned metrics."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
+
+
+@contextlib.contextmanager
+def one_thread():
+    """torch on one thread inside: encoder decisions that pick a stream's
+    bytes must not depend on the thread count (a different number of threads
+    changed a few pixels of a RIFE frame)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 def rgb_to_tensor(rgb: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
