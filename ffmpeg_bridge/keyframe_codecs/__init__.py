@@ -12,11 +12,12 @@ ENCODER_NAMES = ("av1", "av1-auto", "av1-intra", "av1-lr", "av1-lr-intra", "lic"
 #: Encoders whose payloads depend on a decision that "search" effort skips
 #: (make_encoder): the rate controller scores their candidates at "score".
 DECIDING = ("av1-auto",)
-#: cmvc-mux's keyframe codec. av1-lr against av1 end to end (same rate
-#: control, 120 frames of each clip, RIFE; tools/results/av1lr-vs-av1/):
-#: LPIPS better on 5 of 6 clips, but worse on bottle-detection (0.0430 vs
-#: 0.0298, below issue 3's target), so av1 stays the default.
-DEFAULT = "av1"
+#: cmvc-mux's keyframe codec. End to end (rate control at 75 % of SVT-AV1
+#: crf 63's rate, 120 frames of each clip, RIFE; tools/results/av1lr-vs-av1/),
+#: av1-lr beat av1 on LPIPS on 5 of 6 clips but lost on bottle-detection
+#: (0.0430 vs 0.0298); av1-auto, which keeps the network only where it helps
+#: the keyframes, matched or beat the better of the two on all six.
+DEFAULT = "av1-auto"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """AV1 keyframe payloads (codec 0x0002) through PyAV: SVT-AV1 to encode, dav1d to decode.
 
-``av1`` (the default) codes the keyframes of consecutive segments as one
+``av1`` (under cmvc-mux's default, av1-auto) codes the keyframes of consecutive segments as one
 AV1 sequence per random-access group (a key frame + sequence header, then
 the keyframes up to the next random-access point, hierarchically predicted).
 ``av1-intra`` codes every keyframe on its own, in SVT-AV1's still-picture

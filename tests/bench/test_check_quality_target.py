@@ -14,7 +14,7 @@ def test_scores_anchors_and_cmvc_rates(tmp_path):
                                       "--rates", "0.75,0.25", "--vmaf", "--x265",
                                       "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["rates"] == [0.75, 0.25] and doc["keyframe_codec"] == "av1"
+    assert doc["rates"] == [0.75, 0.25] and doc["keyframe_codec"] == "av1-auto"
     (row,) = doc["clips"]
     assert row["frames"] == 8 and row["size"] == "384x216"
     svt = row["svtav1_crf63"]["kbps"]
@@ -29,6 +29,7 @@ def test_scores_anchors_and_cmvc_rates(tmp_path):
         assert 2 <= r["keyframes"] <= 8 and 20 <= r["quality"] <= 63
         assert r["max_gap_seconds"] is None or r["max_gap_seconds"] > 0  # None: no limit
         assert r["keyframe_scale"] in (1.0, 0.5, 0.25)
+        assert sum(r["keyframe_groups"].values()) == 1  # av1-auto's choice: av1 or av1-lr
     # the verdicts follow from the numbers beside them
     assert row["meets_target"] == (row["cmvc_75pct"]["kbps"] <= 0.75 * svt * 1.0001
                                    and row["cmvc_75pct"]["lpips"] <= row["svtav1_crf63"]["lpips"])

@@ -7,7 +7,7 @@ import subprocess
 import av
 import pytest
 
-from cmvc_format import read_stream
+from cmvc_format import ModelRole, read_stream
 
 from .helpers import SAMPLE, cli, have
 
@@ -140,8 +140,10 @@ def test_mux_options_change_the_stream(tmp_path):
     fine, _ = mux("fine", "--quality", "30")
     assert coarse.stat().st_size < base.stat().st_size < fine.stat().st_size
     _, sb = mux("blend", "--generator", "blend")
-    assert not sb.header.models  # blend needs no model; rife is named with its hash
-    assert s0.header.models[0].model_id.startswith("rife-ifnet-4.25")
+    # blend needs no model; rife is named with its hash
+    assert not [m for m in sb.header.models if m.role == ModelRole.INTERPOLATOR]
+    assert [m.model_id for m in s0.header.models
+            if m.role == ModelRole.INTERPOLATOR][0].startswith("rife-ifnet-4.25")
     _, sf = mux("flow", "--motion", "flow")
     assert sum(seg.frame_count for seg in sf.segments) == 20
     _, sg = mux("gap", "--max-gap-seconds", "0.3", "--segment-seconds", "1")

@@ -67,10 +67,11 @@ def test_crf_off_the_scale_is_refused(q):
 
 def test_cli_takes_a_quarter_step_quality_and_refuses_others(tmp_path):
     out = tmp_path / "q.cmvc"
-    cli("mux", SAMPLE, out, "-q", "--max-frames", "6", "--quality", "62.75", check=True)
+    cli("mux", SAMPLE, out, "-q", "--max-frames", "6", "--keyframe-codec", "av1", "--quality", "62.75",
+        check=True)
     assert out.stat().st_size > 0
     bad = tmp_path / "bad.cmvc"
-    r = cli("mux", SAMPLE, bad, "-q", "--max-frames", "6", "--quality", "62.6")
+    r = cli("mux", SAMPLE, bad, "-q", "--max-frames", "6", "--keyframe-codec", "av1", "--quality", "62.6")
     assert r.returncode != 0 and b"--quality for av1 must be 1..70" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not bad.exists()
 
