@@ -36,9 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--target-kbps", type=float, help="pick keyframe density and quality to land "
                       "near this bitrate (of the CMVC stream)")
     rate.add_argument("--quality", type=float, metavar="Q", help="keyframe codec quality on the "
-                      "codec's own scale: av1, av1-auto and av1-lr crf 1 (best) to 70 (smallest) in steps of 0.25, "
-                      "default 50; lic level "
-                      "0 (smallest) to 7 (best), default 4; or chosen by --target-kbps")
+                      "codec's own scale: av1, av1-auto and av1-lr crf 1 (best) to 70 (smallest) in "
+                      "steps of 0.25, default 50; lic level 0 (smallest) to 7 (best), default 4; "
+                      "or chosen by --target-kbps")
     rate.add_argument("--keyframe-scale", type=float, help="code keyframes at this fraction of the "
                       "picture size (e.g. 0.5); default 1, or chosen by --target-kbps")
     kf = p.add_argument_group("keyframes and segments")
