@@ -8,9 +8,9 @@ network, at a few crfs.
 
 Every --step-th frame of the first --max-frames is a keyframe; they are coded
 as one av1 random-access group (the kept-payload preset), decoded, and scored
-before and after the network. Where the network raises keyframe LPIPS, the
-av1-lr track loses end to end (tools/results/av1lr-vs-av1/): the signal an
-encoder-side on/off decision would use. A table goes to stdout, JSON to --json.
+before and after the network (the measurement av1-auto decides by, here at
+the decoder's precision). Where the network raises keyframe LPIPS, the
+av1-lr track loses end to end (tools/results/av1lr-vs-av1/). A table goes to stdout, JSON to --json.
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def measure(clip: str, max_frames: int, step: int, crfs) -> dict:
-    from cmvc_format import Codec, KeyframePayload
     from cmvc_format.restoration.model import load_restoration
-    from ffmpeg_bridge.keyframe_codecs.av1 import AV1TrackDecoder, AV1TrackEncoder
+    from ffmpeg_bridge.keyframe_codecs.av1 import AV1TrackEncoder
+    from ffmpeg_bridge.keyframe_codecs.av1auto import keyframe_lpips
     from ffmpeg_bridge.perceptual.lpips import LPIPS
     from ffmpeg_bridge.video_io import read_video
 
@@ -39,13 +39,7 @@ def measure(clip: str, max_frames: int, step: int, crfs) -> dict:
     rows = []
     for crf in crfs:
         payloads = AV1TrackEncoder(w, h, video.colors, crf).encode_group(pictures)
-        decoder = AV1TrackDecoder(video.colors)
-        plain, restored = [], []
-        for i, (data, source) in enumerate(zip(payloads, pictures)):
-            av1 = decoder.decode(KeyframePayload(i, Codec.AV1, w, h, data, random_access=i == 0))
-            without, with_net = lpips.compare(source, [av1, net.restore(av1)])
-            plain.append(without)
-            restored.append(with_net)
+        plain, restored = keyframe_lpips(pictures, payloads, video.colors, net, lpips)
         rows.append({"crf": crf, "bytes": sum(map(len, payloads)), "lpips_av1": round(float(np.mean(plain)), 5),
                      "lpips_av1_lr": round(float(np.mean(restored)), 5),
                      "keyframes_improved": int(sum(r < p for p, r in zip(plain, restored)))})

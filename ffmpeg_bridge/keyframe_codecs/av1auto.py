@@ -51,6 +51,20 @@ def load_decision_networks():
     return load_restoration(precision="fp32"), _lpips()
 
 
+def keyframe_lpips(pictures, data: list[bytes], colors, net, lpips) -> tuple[list[float], list[float]]:
+    """LPIPS of each keyframe of one av1 random-access group (payload data in
+    order) against its source picture: without and with the network."""
+    decoder = AV1TrackDecoder(colors)
+    plain, restored = [], []
+    for i, (d, source) in enumerate(zip(data, pictures)):
+        h, w = source.shape[:2]
+        av1 = decoder.decode(KeyframePayload(i, Codec.AV1, w, h, d, random_access=i == 0))
+        a, b = lpips.compare(source, [av1, net.restore(av1)], batch=1)
+        plain.append(a)
+        restored.append(b)
+    return plain, restored
+
+
 class Av1AutoEncoder(TrackEncoder):
     name = "av1-auto"
     codec_id = Codec.AV1  # the codec of an undecided group
@@ -107,13 +121,6 @@ class Av1AutoEncoder(TrackEncoder):
 
         from ..perceptual.images import one_thread
 
-        decoder = AV1TrackDecoder(self.colors)
-        plain, restored = [], []
         with one_thread(), torch.inference_mode():
-            for i, (d, source) in enumerate(zip(data, pictures)):
-                h, w = source.shape[:2]
-                av1 = decoder.decode(KeyframePayload(i, Codec.AV1, w, h, d, random_access=i == 0))
-                a, b = self.lpips.compare(source, [av1, self.net.restore(av1)], batch=1)
-                plain.append(a)
-                restored.append(b)
+            plain, restored = keyframe_lpips(pictures, data, self.colors, self.net, self.lpips)
         return (round(float(np.mean(plain)), DECIMALS), round(float(np.mean(restored)), DECIMALS))

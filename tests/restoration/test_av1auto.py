@@ -183,3 +183,8 @@ def test_rate_control_scores_decided_encodes(clip, monkeypatch):
     encoder.encode(clip, encoder.EncodeOptions(keyframe_codec="av1", target_kbps=8.0, generator="blend",
                                                gap_rule="lpips"))
     assert {e for _, e in efforts} == {"search", "final"}  # av1 has nothing to decide
+
+
+def test_refuses_keyframes_one_at_a_time(pictures):
+    with pytest.raises(ValueError, match="code_group"):
+        make_encoder("av1-auto", W, H, ColorSpec(), CRF).encode(pictures[0], random_access=True)
