@@ -312,7 +312,11 @@ FINAL_RUNGS = 12
 #: 0.2 s gap beat the default start of 0.25 s (issue 3, fifth session).
 GAP_STEP = 1.25
 #: The lpips rule stops going sparser after this many spacings in a row that
-#: do not beat the best so far.
+#: do not beat the best so far.  A spacing coded at the same quality as the
+#: one before does not count: with a coarse quality scale (lic's 8 levels)
+#: sparser keyframes stay at one level for several spacings, each a little
+#: worse, before the next level fits; on carphone the walk stopped at lic
+#: level 2 before reaching the spacings that fit level 3.
 PATIENCE = 2
 
 
@@ -472,6 +476,8 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
                 cand = fit(gap, sc)
                 if cand.size > within:
                     continue
+                if scored and (cand.keyframes, cand.quality) == (scored[-1][2].keyframes, scored[-1][2].quality):
+                    break  # the cap no longer binds: every sparser spacing codes this same stream
                 t = time.perf_counter()
                 # Scored with its decisions made (av1-auto: which groups keep
                 # the network); sized without them (plain av1, 7 bytes a
@@ -488,7 +494,7 @@ def encode_at_rate(clip: Clip, plan: Plan, opts: EncodeOptions) -> tuple[RatePoi
                     opts.quiet)
                 if best is None or est.lpips < best:
                     best, worse = est.lpips, 0
-                else:
+                elif len(scored) < 2 or scored[-2][2].quality != cand.quality:
                     worse += 1
                     if worse >= PATIENCE:
                         break

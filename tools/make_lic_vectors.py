@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate the CMVC-LIC conformance payloads of spec/vectors/lic/.
 
-For each picture and quality level: the payload (`.lic`), the decoder's
+For each picture and quality level: the payload (`.lic`; predicted payloads
+name the reference payload they need), the decoder's
 reconstruction (`.png`) and, in `vectors.json`, the MD5 of the decoded
 symbols (exact on every machine: integer tables), the MD5 of the
 reconstruction on the machine that made it, and its PSNR against the source.
@@ -30,13 +31,22 @@ sys.path.insert(0, str(ROOT))
 RECON_TOLERANCE_DB = 30.0
 
 
-def pictures() -> dict[str, tuple[np.ndarray, str]]:
-    """Small pictures (the vectors stay a few kB): a crop of the bundled
-    CC-BY sample clip and synthetic odd sizes."""
+def _sample_frames(count: int) -> list[np.ndarray]:
     import av
 
     with av.open(str(ROOT / "samples/person_walk_384x216.mp4")) as c:
-        frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+        return [f.to_ndarray(format="rgb24") for f, _ in zip(c.decode(video=0), range(count))]
+
+
+#: The predicted vectors: frame 5 of the sample clip (the walker has moved),
+#: same crop, coded given walk_160x96 at the same quality (10.2.1.1).
+NEXT = ("walk_160x96", "walk_160x96_next", 5)
+
+
+def pictures() -> dict[str, tuple[np.ndarray, str]]:
+    """Small pictures (the vectors stay a few kB): a crop of the bundled
+    CC-BY sample clip and synthetic odd sizes."""
+    frame = _sample_frames(1)[0]
     yy, xx = np.mgrid[0:9, 0:17]
     ramp = np.stack([xx * 15, yy * 28, (xx + yy) * 10], axis=-1).astype(np.uint8)
     rng = np.random.default_rng(7)
@@ -60,6 +70,10 @@ reproduces `symbols_md5` exactly (the range coder uses the weights file's
 integer tables) and reconstructs within `recon_tolerance_db` PSNR of the
 recorded `*.png` (float32 here; the synthesis transforms are floating point). The source
 pictures are kept as `*.source.png`.
+
+Entries with a `reference` are predicted (version 2) payloads (10.2.1.1):
+decode the reference payload first; its symbols are the previous keyframe's.
+`random_access_bytes` is what the same symbols cost coded alone.
 """
 
 
@@ -93,8 +107,34 @@ def main(argv=None) -> int:
                 "reconstruction_md5": hashlib.md5(recon.tobytes()).hexdigest(),
                 "psnr_vs_source_db": round(min(psnr_from_mse(mse(rgb, recon)), 99.0), 3),  # JSON has no inf
             })
-    doc = {"codec": "cmvc-lic", "models": dict(codec.models()), "recon_tolerance_db": RECON_TOLERANCE_DB,
-           "vectors": entries}
+    # Predicted payloads: the symbols of the reference payload above are the
+    # previous keyframe's.
+    ref_name, name, index = NEXT
+    rgb = np.ascontiguousarray(_sample_frames(index + 1)[index][60:156, 112:272])
+    Image.fromarray(rgb).save(args.out / f"{name}.source.png")
+    for q in sorted({0, top // 2, top}):
+        reference = (args.out / f"{ref_name}_q{q}.lic").read_bytes()
+        _, prev = codec.decode_symbols(reference)
+        symbols = codec.predicted_symbols_of_latent(codec.latent(rgb), q, prev)
+        payload = codec.payload_of_symbols(symbols, q, rgb.shape[1], rgb.shape[0], prev=prev)
+        head, decoded = codec.decode_symbols(payload, prev, q)
+        recon = codec.reconstruct(head, decoded)
+        stem = f"{name}_q{q}"
+        (args.out / f"{stem}.lic").write_bytes(payload)
+        Image.fromarray(recon).save(args.out / f"{stem}.png")
+        entries.append({
+            "payload": f"{stem}.lic", "reference": f"{ref_name}_q{q}.lic", "source": f"{name}.source.png",
+            "reconstruction": f"{stem}.png",
+            "what": f"frame {index} of the sample clip, same crop, predicted from {ref_name}_q{q}.lic",
+            "quality": q, "width": rgb.shape[1], "height": rgb.shape[0], "weight": head.weight,
+            "bytes": len(payload), "random_access_bytes": len(codec.payload_of_symbols(decoded, q, rgb.shape[1],
+                                                                                     rgb.shape[0])),
+            "symbols_shape": list(decoded.shape), "symbols_md5": symbols_md5(decoded),
+            "reconstruction_md5": hashlib.md5(recon.tobytes()).hexdigest(),
+            "psnr_vs_source_db": round(min(psnr_from_mse(mse(rgb, recon)), 99.0), 3),
+        })
+    doc = {"codec": "cmvc-lic", "models": dict(codec.models(predicted=True)),
+           "recon_tolerance_db": RECON_TOLERANCE_DB, "vectors": entries}
     write_vector_set(args.out, doc, README)
     return 0
 

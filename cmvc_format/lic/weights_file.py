@@ -14,6 +14,10 @@ and is checked against that prefix when loaded, so a stream's model table
   table (int32 [code channels, 2r+1], rows summing to 2**16) the range coder
   uses; r is in the metadata. The tables are the normative part: a decoder
   never derives probabilities from floats.
+- `lic-cond-*.safetensors`: the conditional tables of predicted payloads
+  (conditional.py): per quality level q, `cond.q`, int32 [code channels,
+  contexts, 2] (same, near); metadata `lic_sha256` pins the lic weights they
+  were fitted for. Made by tools/fit_lic_conditional.py.
 """
 from __future__ import annotations
 
@@ -173,3 +177,31 @@ def load_codec_weights(path: Path | None = None):
     model.load_state_dict(state)
     model.eval().requires_grad_(False)
     return model, tables, sha256_file(path), meta["taef2_sha256"]
+
+
+def save_conditional_tables(tables: dict[int, np.ndarray], lic_sha256: str, meta: dict,
+                            out_dir: Path = WEIGHTS_DIR) -> Path:
+    """Write the conditional tables ({quality: int32 [C, contexts, 2]}) of the
+    lic weights lic_sha256 as `lic-cond-<sha8>.safetensors`."""
+    import torch
+
+    tensors = {f"cond.{q}": torch.from_numpy(np.ascontiguousarray(t, dtype=np.int32)) for q, t in tables.items()}
+    meta = {**{k: str(v) for k, v in meta.items()}, "model": "cmvc-lic-cond", "lic_sha256": lic_sha256}
+    return write_named_weights("lic-cond", tensors, meta, out_dir)
+
+
+def load_conditional_tables(lic_sha256: str, directory: Path = WEIGHTS_DIR):
+    """({quality: int32 [C, contexts, 2]}, sha256 hex) of the conditional
+    tables fitted for the lic weights lic_sha256, or None when there are none."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    for path in sorted(Path(directory).glob("lic-cond-????????.safetensors")):
+        check_weights(path)
+        with safe_open(str(path), framework="np") as f:
+            if f.metadata().get("lic_sha256") != lic_sha256:
+                continue
+        state = load_file(str(path))
+        tables = {int(k.split(".")[1]): v.astype(np.int32) for k, v in state.items() if k.startswith("cond.")}
+        return tables, sha256_file(path)
+    return None

@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "track; av1-lr: the same track with a learned restoration network run on the "
                          "decoded keyframes; "
                          "av1-intra, av1-lr-intra: each keyframe alone (still-picture mode); "
-                         "lic: the learned image codec, each keyframe alone")
+                         "lic: the learned image codec, predicted from the previous keyframe within "
+                         "random-access groups; lic-intra: the learned image codec, each keyframe alone")
     kf.add_argument("--keyframe-strategy", default="similarity", choices=("similarity", "uniform", "mse"),
                     help="similarity: cosine distance of frame features to the last keyframe (the "
                          "paper's); uniform: every --interval frames; mse: pixel error")

@@ -8,7 +8,7 @@ from cmvc_format import Codec, PayloadError
 from ..colors import ColorSpec
 from .base import TrackDecoder, TrackEncoder
 
-ENCODER_NAMES = ("av1", "av1-auto", "av1-intra", "av1-lr", "av1-lr-intra", "lic", "raw")
+ENCODER_NAMES = ("av1", "av1-auto", "av1-intra", "av1-lr", "av1-lr-intra", "lic", "lic-intra", "raw")
 #: Encoders whose payloads depend on a decision that "search" effort skips
 #: (make_encoder): the rate controller scores their candidates at "score".
 DECIDING = ("av1-auto",)
@@ -63,7 +63,7 @@ def quality_scale(name: str) -> QualityScale:
         return _AV1
     if name == "raw":
         return _RAW
-    if name == "lic":
+    if name in ("lic", "lic-intra"):
         from .lic import lic_quality_scale
         return lic_quality_scale()
     raise ValueError(f"unknown keyframe codec {name!r}; choose from {', '.join(ENCODER_NAMES)}")
@@ -95,9 +95,9 @@ def make_encoder(name: str, width: int, height: int, colors: ColorSpec, quality:
     if name == "raw":
         from .raw import RawEncoder
         return RawEncoder(width, height, colors, quality)
-    if name == "lic":
+    if name in ("lic", "lic-intra"):
         from .lic import LicEncoder
-        return LicEncoder(width, height, colors, quality)
+        return LicEncoder(width, height, colors, quality, intra_only=name == "lic-intra")
     raise ValueError(f"unknown keyframe codec {name!r}; choose from {', '.join(ENCODER_NAMES)}")
 
 

@@ -34,17 +34,23 @@ def _psnr(a, b):
 
 
 def test_vectors_name_the_shipped_weights(codec):
-    assert _vectors()["models"] == dict(codec.models())
+    assert _vectors()["models"] == dict(codec.models(predicted=True))
 
 
 @pytest.mark.parametrize("entry", _vectors()["vectors"], ids=lambda e: e["payload"])
 def test_conformance_payload(codec, entry):
     payload = (VECTORS / entry["payload"]).read_bytes()
-    head, symbols = codec.decode_symbols(payload)
+    prev = None
+    if "reference" in entry:  # predicted: the reference's symbols come first
+        _, prev = codec.decode_symbols((VECTORS / entry["reference"]).read_bytes())
+        with pytest.raises(PayloadError, match="without a previous keyframe"):
+            codec.decode_symbols(payload)
+    head, symbols = codec.decode_symbols(payload, prev, entry["quality"])
+    assert head.predicted == (prev is not None)
     assert (head.quality, head.width, head.height) == (entry["quality"], entry["width"], entry["height"])
     assert list(symbols.shape) == entry["symbols_shape"]
     assert symbols_md5(symbols) == entry["symbols_md5"]
-    recon = codec.decode(payload)
+    recon = codec.reconstruct(head, symbols)
     recorded = _png(VECTORS / entry["reconstruction"])
     assert recon.shape == recorded.shape
     assert _psnr(recon, recorded) >= _vectors()["recon_tolerance_db"]
@@ -52,7 +58,11 @@ def test_conformance_payload(codec, entry):
     # may round a rare borderline value differently: compare, don't demand.
     # (The vectors were made in float32; bfloat16 moves more values.)
     source = _png(VECTORS / entry["source"])
-    again = load_codec(precision="fp32").symbols(source, entry["quality"])
+    fp32 = load_codec(precision="fp32")
+    if prev is None:
+        again = fp32.symbols(source, entry["quality"])
+    else:
+        again = fp32.predicted_symbols_of_latent(fp32.latent(source), entry["quality"], prev)
     assert np.mean(again == symbols) >= 0.99
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from cmvc_format.errors import PayloadError
 from cmvc_format.lic import entropy
-from cmvc_format.lic.payload import HEADER_SIZE, build_payload, parse_payload
+from cmvc_format.lic.payload import HEADER_SIZE, PREDICTED_HEADER_SIZE, build_payload, parse_payload
 from cmvc_format.lic.weights_file import QualityTable
 
 
@@ -26,10 +26,19 @@ def test_header_round_trip_and_size():
     assert (head.quality, head.width, head.height, head.model, head.data) == (5, 17, 9, bytes.fromhex("deadbeef"), b"\x01\x02\x03\x04")
 
 
+def test_predicted_header_round_trip():
+    payload = build_payload(3, 17, 9, b"\xaa" * 4, b"\x01\x02\x03\x04", tables=bytes.fromhex("0badcafe77"), weight=208)
+    assert len(payload) == PREDICTED_HEADER_SIZE + 4 and payload[2] == 2
+    head = parse_payload(payload)
+    assert head.predicted and (head.tables, head.weight, head.data) == (bytes.fromhex("0badcafe"), 208, b"\x01\x02\x03\x04")
+    assert not parse_payload(build_payload(3, 17, 9, b"\xaa" * 4, b"")).predicted
+
+
 @pytest.mark.parametrize("mutate, reason", [
     (lambda p: p[:11], "shorter than"),
     (lambda p: b"\x00\x02" + p[2:], "codec id"),
-    (lambda p: p[:2] + b"\x02" + p[3:], "version 2"),
+    (lambda p: p[:2] + b"\x03" + p[3:], "version 3"),
+    (lambda p: p[:2] + b"\x02" + p[3:16], "shorter than its 17-byte"),
     (lambda p: p[:4] + b"\x00\x00" + p[6:], "zero picture size"),
     (lambda p: p + b"\x00", "32-bit words"),
 ])
