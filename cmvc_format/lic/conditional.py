@@ -80,11 +80,12 @@ def _rows(intra_table, ctable: np.ndarray, channel: int, prev: np.ndarray, weigh
     """(per-position row index, int64 rows) of one channel: one row per
     distinct previous value."""
     values, index = np.unique(prev, return_inverse=True)
-    rows = np.stack([row(intra_table.frequencies[channel], intra_table.radius,
-                         int(ctable[channel, min(abs(int(v)), CONTEXTS - 1), 0]),
-                         int(ctable[channel, min(abs(int(v)), CONTEXTS - 1), 1]), int(v), weight)
-                     for v in values])
-    return index.reshape(-1), rows
+    intra = intra_table.frequencies[channel]
+    rows = []
+    for v in values.tolist():
+        same, near = ctable[channel, min(abs(v), CONTEXTS - 1)].tolist()
+        rows.append(row(intra, intra_table.radius, same, near, v, weight))
+    return index.reshape(-1), np.stack(rows)
 
 
 def choose_weight(symbols: np.ndarray, prev: np.ndarray, intra_table, ctable: np.ndarray) -> int:
