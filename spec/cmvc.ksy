@@ -581,7 +581,7 @@ enums:
       doc: spec 10.2 -- AV1 low-overhead bitstream format, one temporal unit per payload.
     0x0003:
       id: cmvc_lic
-      doc: spec 10.2.1 -- the CMVC learned image codec (own payload header: 12 bytes, 17 for a predicted payload).
+      doc: spec 10.2.1 -- the CMVC learned image codec (own payload header of 12 bytes, 17 for a predicted payload).
     0x0004:
       id: av1_lr
       doc: |
