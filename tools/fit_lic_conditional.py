@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -60,6 +59,7 @@ def chains(codec, path: Path, gaps: list[int], max_frames: int, keep: float, qua
 def fit(args, codec) -> int:
     from cmvc_format.lic import conditional
     from cmvc_format.lic.weights_file import save_conditional_tables
+    from tools.train_keyframe_codec import provenance
 
     started = time.time()
     qualities = range(codec.n_quality)
@@ -74,12 +74,12 @@ def fit(args, codec) -> int:
     meta = {"clips": json.dumps([c.name for c in args.clips]), "gaps": json.dumps(args.gaps),
             "max_frames": args.max_frames, "keep": args.keep, "contexts": conditional.CONTEXTS}
     path = save_conditional_tables(tables, codec.lic_sha256, meta, args.out)
-    log = {"file": path.name, "command": "tools/fit_lic_conditional.py " + " ".join(sys.argv[1:]),
+    log = {"file": path.name,
            "clips": [str(c.relative_to(SHARED)) if c.is_relative_to(SHARED) else str(c) for c in args.clips],
            "gaps": args.gaps, "max_frames": args.max_frames, "keep": args.keep, "keyframe_pairs": pairs,
            "lic": codec.lic_sha256, "precision": codec.precision,
            "same_fraction": {q: round(float(counts[q][..., 0].sum() / counts[q].sum()), 4) for q in qualities},
-           "hardware": f"{platform.machine()}, {_cpus()} CPUs", "total_seconds": round(time.time() - started, 1)}
+           **provenance(args, started)}
     path.with_suffix(".fit.json").write_text(json.dumps(log, indent=1) + "\n")
     for old in Path(args.out).glob("lic-cond-*.fit.json"):
         if old.name != path.with_suffix(".fit.json").name:
@@ -112,11 +112,6 @@ def evaluate(args, codec) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"keep": args.keep, "rows": rows}, indent=1) + "\n")
     return 0
-
-
-def _cpus() -> int:
-    import os
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def main(argv=None) -> int:

@@ -236,3 +236,17 @@ def test_fit_tool_is_deterministic(tmp_path):
         log = json.loads(path.with_suffix(".fit.json").read_text())
         assert log["keyframe_pairs"] == 2
     assert names[0] == names[1]
+
+
+def test_fit_tool_evaluate_writes_sizes_alone_and_predicted(tmp_path):
+    from tools import fit_lic_conditional as tool
+
+    out = tmp_path / "sizes.json"
+    assert tool.main(["--evaluate", str(ROOT / "samples/person_walk_384x216.mp4"), "--gaps", "5",
+                      "--max-frames", "11", "--qualities", "0,4", "--json", str(out), "--threads", "1"]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["quality"], r["keyframes"]) for r in rows] == [(0, 2), (4, 2)]
+    for r in rows:
+        assert 0 < r["predicted_bytes"] <= r["random_access_bytes"]
+        assert abs(r["saving"] - (1 - r["predicted_bytes"] / r["random_access_bytes"])) < 1e-3
+    assert tool.main(["--evaluate", str(tmp_path / "missing.mp4")]) == 2
